@@ -1,0 +1,1 @@
+"""The ``kgstudio`` command line."""

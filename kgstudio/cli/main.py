@@ -1,0 +1,61 @@
+"""The ``kgstudio`` command: no arguments opens the GUI, a subcommand runs headless.
+
+User mistakes (a missing file, a file that is not a project, nothing to
+undo) print one line on stderr and exit 1; argparse usage errors exit 2.
+Tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from kgstudio import __version__
+from kgstudio.cli import edit_commands, model_commands, project_commands
+from kgstudio.errors import KgstudioError
+
+EXIT_USER_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kgstudio",
+        description="Build a knowledge graph from your own documents with a local LLM. "
+        "Without a command, the desktop application opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"kgstudio {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    gui = commands.add_parser("gui", help="open the desktop application (the default)")
+    gui.add_argument("project", nargs="?", help="a project to open")
+    gui.set_defaults(handler=_run_gui)
+    project_commands.register(commands)
+    edit_commands.register(commands)
+    model_commands.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kgstudio`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", _run_gui)
+    try:
+        return handler(args) or 0
+    except KgstudioError as exc:
+        print(f"kgstudio: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("kgstudio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    from kgstudio.gui.app import run_gui  # Qt is imported only when the GUI is wanted
+
+    return run_gui(getattr(args, "project", None))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

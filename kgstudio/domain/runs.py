@@ -1,0 +1,29 @@
+"""Pipeline runs: one row per execution of a stage, so work can resume and be traced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class Run:
+    stage: str  # "import", "extract", "fuse", "reflect", ...
+    model: str | None = None
+    prompt_version: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    status: RunStatus = RunStatus.RUNNING
+    message: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    id: int | None = None

@@ -1,0 +1,25 @@
+"""Qt-free edit commands with exact inverses, undo/redo and the audit log."""
+
+from kgstudio.edit.commands import (
+    AcceptCandidate,
+    AddEntity,
+    AddTriple,
+    DeleteEntity,
+    EditCommand,
+    MergeEntities,
+    RejectCandidate,
+    RenameEntity,
+    RepointTriple,
+    RetractTriple,
+    SetEntityClass,
+    SplitEntity,
+    command_from_dict,
+    command_names,
+)
+from kgstudio.edit.history import EditHistory
+
+__all__ = [
+    "AcceptCandidate", "AddEntity", "AddTriple", "DeleteEntity", "EditCommand", "EditHistory",
+    "MergeEntities", "RejectCandidate", "RenameEntity", "RepointTriple", "RetractTriple",
+    "SetEntityClass", "SplitEntity", "command_from_dict", "command_names",
+]

@@ -1,0 +1,31 @@
+"""Errors a user can cause and kgstudio can explain in one line.
+
+Everything that is the user's input being wrong (a file that is not a
+project, a missing model, an entity id that does not exist) raises a subclass
+of :class:`KgstudioError`. The CLI prints its message and exits non-zero; the
+GUI shows it in a dialog. Anything else is a bug and keeps its traceback.
+"""
+
+
+class KgstudioError(Exception):
+    """Base class of errors whose message is meant for the user."""
+
+
+class ProjectError(KgstudioError):
+    """A project cannot be created or opened (names the file and the problem)."""
+
+
+class SchemaTooNewError(ProjectError):
+    """The project was written by a newer kgstudio with a newer schema."""
+
+
+class EditError(KgstudioError):
+    """An edit command cannot be applied (unknown id, nothing to undo, ...)."""
+
+
+class EditConflictError(EditError):
+    """Undo/redo refused: the rows it would restore changed since the edit."""
+
+
+class ModelError(KgstudioError):
+    """A model file cannot be found or read."""

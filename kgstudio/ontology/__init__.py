@@ -1,0 +1,1 @@
+"""Ontology model, competency questions → ontology, SHACL shapes, CQ → SPARQL."""

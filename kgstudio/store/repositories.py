@@ -1,0 +1,342 @@
+"""Repositories: take and return ``kgstudio.domain`` objects; ORM rows stay inside.
+
+Documents, segments, chunks, runs, candidates, the ontology and competency
+questions are written here directly. The graph (entities, aliases, triples,
+provenance, merges) is *read* here and written only through the row journal
+by ``kgstudio.edit`` commands, so every graph change is undoable and audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kgstudio.domain import (
+    Actor,
+    Alias,
+    Candidate,
+    ChangeSet,
+    Chunk,
+    CompetencyQuestion,
+    Document,
+    DocumentStatus,
+    EditRecord,
+    EditState,
+    Entity,
+    EntityStatus,
+    Merge,
+    OntologyClass,
+    OntologyProperty,
+    Origin,
+    Provenance,
+    Run,
+    RunStatus,
+    Segment,
+    Triple,
+    TripleStatus,
+)
+from kgstudio.domain.locators import locator_from_dict, locator_to_dict
+from kgstudio.store.schema import (
+    AliasRow,
+    CandidateRow,
+    ChunkRow,
+    CompetencyQuestionRow,
+    DocumentRow,
+    EditLogRow,
+    EntityRow,
+    MergeRow,
+    OntologyClassRow,
+    OntologyPropertyRow,
+    ProvenanceRow,
+    RunRow,
+    SegmentRow,
+    TripleRow,
+)
+
+
+def utcnow() -> datetime:
+    """Naive UTC (what SQLite stores and returns), the one clock of the store."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Repositories:
+    """All repositories over one session (one transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.documents = DocumentRepository(session)
+        self.runs = RunRepository(session)
+        self.graph = GraphReader(session)
+        self.ontology = OntologyRepository(session)
+        self.questions = CompetencyQuestionRepository(session)
+        self.edit_log = EditLogRepository(session)
+
+
+class DocumentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, document: Document) -> Document:
+        row = DocumentRow(
+            path=document.path, sha256=document.sha256, kind=document.kind,
+            status=str(document.status), error=document.error, title=document.title,
+            meta=document.metadata, parent_id=document.parent_id, imported_at=document.imported_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        document.id = row.id
+        return document
+
+    def get(self, document_id: int) -> Document | None:
+        row = self.session.get(DocumentRow, document_id)
+        return _document(row) if row else None
+
+    def list(self) -> list[Document]:
+        return [_document(row) for row in self.session.scalars(select(DocumentRow).order_by(DocumentRow.id))]
+
+    def find_by_sha256(self, sha256: str) -> list[Document]:
+        rows = self.session.scalars(select(DocumentRow).where(DocumentRow.sha256 == sha256))
+        return [_document(row) for row in rows]
+
+    def set_status(self, document_id: int, status: DocumentStatus, error: str | None = None) -> None:
+        row = self.session.get_one(DocumentRow, document_id)
+        row.status, row.error = str(status), error
+
+    def add_segments(self, segments: Iterable[Segment]) -> None:
+        for segment in segments:
+            row = SegmentRow(
+                document_id=segment.document_id, ordinal=segment.ordinal, kind=segment.kind,
+                text=segment.text, locator=locator_to_dict(segment.locator),
+            )
+            self.session.add(row)
+            self.session.flush()
+            segment.id = row.id
+
+    def segments(self, document_id: int) -> list[Segment]:
+        rows = self.session.scalars(
+            select(SegmentRow).where(SegmentRow.document_id == document_id).order_by(SegmentRow.ordinal)
+        )
+        return [
+            Segment(row.document_id, row.ordinal, row.text, locator_from_dict(row.locator), row.kind, row.id)
+            for row in rows
+        ]
+
+    def add_chunks(self, chunks: Iterable[Chunk]) -> None:
+        for chunk in chunks:
+            row = ChunkRow(
+                document_id=chunk.document_id, segment_start=chunk.segment_start,
+                segment_end=chunk.segment_end, text=chunk.text, tokens=chunk.tokens, sha256=chunk.sha256,
+            )
+            self.session.add(row)
+            self.session.flush()
+            chunk.id = row.id
+
+    def chunks(self, document_id: int) -> list[Chunk]:
+        rows = self.session.scalars(select(ChunkRow).where(ChunkRow.document_id == document_id).order_by(ChunkRow.id))
+        return [
+            Chunk(r.document_id, r.segment_start, r.segment_end, r.text, r.tokens, r.sha256, r.id) for r in rows
+        ]
+
+
+class RunRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def start(self, run: Run) -> Run:
+        row = RunRow(
+            stage=run.stage, model=run.model, prompt_version=run.prompt_version, params=run.params,
+            status=str(run.status), message=run.message, started_at=run.started_at or utcnow(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        run.id, run.started_at = row.id, row.started_at
+        return run
+
+    def finish(self, run_id: int, status: RunStatus, message: str | None = None) -> None:
+        row = self.session.get_one(RunRow, run_id)
+        row.status, row.message, row.finished_at = str(status), message, utcnow()
+
+    def get(self, run_id: int) -> Run | None:
+        row = self.session.get(RunRow, run_id)
+        if row is None:
+            return None
+        return Run(row.stage, row.model, row.prompt_version, row.params, RunStatus(row.status),
+                   row.message, row.started_at, row.finished_at, row.id)
+
+    def add_candidates(self, candidates: Iterable[Candidate]) -> None:
+        for candidate in candidates:
+            row = CandidateRow(
+                run_id=candidate.run_id, chunk_id=candidate.chunk_id, subject=candidate.subject,
+                predicate=candidate.predicate, object=candidate.object, span_start=candidate.span_start,
+                span_end=candidate.span_end, confidence=candidate.confidence, raw=candidate.raw,
+                error=candidate.error,
+            )
+            self.session.add(row)
+            self.session.flush()
+            candidate.id = row.id
+
+
+class GraphReader:
+    """Read access to the graph tables (writes go through ``kgstudio.edit``)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def entity(self, entity_id: int) -> Entity | None:
+        row = self.session.get(EntityRow, entity_id)
+        return _entity(row) if row else None
+
+    def entities(self, *, include_merged: bool = False) -> list[Entity]:
+        query = select(EntityRow).order_by(EntityRow.id)
+        if not include_merged:
+            query = query.where(EntityRow.status == str(EntityStatus.ACTIVE))
+        return [_entity(row) for row in self.session.scalars(query)]
+
+    def find_entities(self, name: str) -> list[Entity]:
+        """Active entities whose name or an alias equals ``name`` (case-insensitive)."""
+        lowered = name.casefold()
+        by_alias = select(AliasRow.entity_id).where(func.lower(AliasRow.text) == lowered)
+        query = select(EntityRow).where(
+            EntityRow.status == str(EntityStatus.ACTIVE),
+            (func.lower(EntityRow.name) == lowered) | EntityRow.id.in_(by_alias),
+        )
+        return [_entity(row) for row in self.session.scalars(query.order_by(EntityRow.id))]
+
+    def aliases(self, entity_id: int) -> list[Alias]:
+        rows = self.session.scalars(select(AliasRow).where(AliasRow.entity_id == entity_id).order_by(AliasRow.id))
+        return [Alias(row.entity_id, row.text, row.origin, row.id) for row in rows]
+
+    def triple(self, triple_id: int) -> Triple | None:
+        row = self.session.get(TripleRow, triple_id)
+        return _triple(row) if row else None
+
+    def triples(self, *, entity_id: int | None = None, status: TripleStatus | None = None) -> list[Triple]:
+        query = select(TripleRow).order_by(TripleRow.id)
+        if entity_id is not None:
+            query = query.where((TripleRow.subject_id == entity_id) | (TripleRow.object_id == entity_id))
+        if status is not None:
+            query = query.where(TripleRow.status == str(status))
+        return [_triple(row) for row in self.session.scalars(query)]
+
+    def provenance(self, triple_id: int) -> list[Provenance]:
+        rows = self.session.scalars(select(ProvenanceRow).where(ProvenanceRow.triple_id == triple_id))
+        return [Provenance(r.triple_id, r.chunk_id, r.span_start, r.span_end, r.run_id, r.id) for r in rows]
+
+    def merges(self, entity_id: int) -> list[Merge]:
+        rows = self.session.scalars(
+            select(MergeRow).where((MergeRow.from_id == entity_id) | (MergeRow.into_id == entity_id))
+        )
+        return [Merge(r.from_id, r.into_id, r.actor, r.reason, r.score, r.id) for r in rows]
+
+
+class OntologyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_class(self, cls: OntologyClass) -> None:
+        self.session.add(OntologyClassRow(name=cls.name, iri=cls.iri, label=cls.label,
+                                          parent=cls.parent, description=cls.description))
+
+    def add_property(self, prop: OntologyProperty) -> None:
+        self.session.add(OntologyPropertyRow(name=prop.name, iri=prop.iri, kind=prop.kind, domain=prop.domain,
+                                             range=prop.range, functional=prop.functional, label=prop.label))
+
+    def classes(self) -> list[OntologyClass]:
+        rows = self.session.scalars(select(OntologyClassRow).order_by(OntologyClassRow.name))
+        return [OntologyClass(r.name, r.iri, r.label, r.parent, r.description, r.id) for r in rows]
+
+    def properties(self) -> list[OntologyProperty]:
+        rows = self.session.scalars(select(OntologyPropertyRow).order_by(OntologyPropertyRow.name))
+        return [OntologyProperty(r.name, r.iri, r.kind, r.domain, r.range, r.functional, r.label, r.id) for r in rows]
+
+
+class CompetencyQuestionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, question: CompetencyQuestion) -> CompetencyQuestion:
+        row = CompetencyQuestionRow(text=question.text, sparql=question.sparql, status=question.status,
+                                    last_answer=question.last_answer)
+        self.session.add(row)
+        self.session.flush()
+        question.id = row.id
+        return question
+
+    def list(self) -> list[CompetencyQuestion]:
+        rows = self.session.scalars(select(CompetencyQuestionRow).order_by(CompetencyQuestionRow.id))
+        return [CompetencyQuestion(r.text, r.sparql, r.status, r.last_answer, r.id) for r in rows]
+
+
+class EditLogRepository:
+    """The audit log, which is also the persistent undo/redo history."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, record: EditRecord) -> EditRecord:
+        now = utcnow()
+        row = EditLogRow(
+            created_at=now, actor=str(record.actor), reason=record.reason, command=record.command,
+            description=record.description, changes=record.changes.to_list(), state=str(record.state),
+            state_changed_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        record.id, record.created_at, record.state_changed_at = row.id, now, now
+        return record
+
+    def set_state(self, record_id: int, state: EditState) -> None:
+        row = self.session.get_one(EditLogRow, record_id)
+        row.state, row.state_changed_at = str(state), utcnow()
+
+    def discard_redo(self) -> int:
+        """Mark every undone entry discarded (a new edit ends the redo branch); return how many."""
+        rows = list(self.session.scalars(select(EditLogRow).where(EditLogRow.state == str(EditState.UNDONE))))
+        for row in rows:
+            row.state, row.state_changed_at = str(EditState.DISCARDED), utcnow()
+        return len(rows)
+
+    def last_done(self) -> EditRecord | None:
+        row = self.session.scalars(
+            select(EditLogRow).where(EditLogRow.state == str(EditState.DONE)).order_by(EditLogRow.id.desc()).limit(1)
+        ).first()
+        return _edit(row) if row else None
+
+    def first_undone(self) -> EditRecord | None:
+        """The most recently undone entry (undo walks down, redo walks back up)."""
+        row = self.session.scalars(
+            select(EditLogRow).where(EditLogRow.state == str(EditState.UNDONE)).order_by(EditLogRow.id).limit(1)
+        ).first()
+        return _edit(row) if row else None
+
+    def list(self, limit: int | None = None) -> list[EditRecord]:
+        """Newest first."""
+        query = select(EditLogRow).order_by(EditLogRow.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        return [_edit(row) for row in self.session.scalars(query)]
+
+
+# --- converters ----------------------------------------------------------------
+
+
+def _document(row: DocumentRow) -> Document:
+    return Document(row.path, row.kind, row.sha256, DocumentStatus(row.status), row.error, row.title,
+                    dict(row.meta or {}), row.parent_id, row.imported_at, row.id)
+
+
+def _entity(row: EntityRow) -> Entity:
+    return Entity(row.name, row.iri, row.class_name, EntityStatus(row.status), row.merged_into, row.id)
+
+
+def _triple(row: TripleRow) -> Triple:
+    return Triple(row.subject_id, row.predicate, row.object_id, row.object_literal, row.datatype, row.lang,
+                  TripleStatus(row.status), Origin(row.origin), row.confidence, row.status_reason, row.id)
+
+
+def _edit(row: EditLogRow) -> EditRecord:
+    return EditRecord(Actor(row.actor), dict(row.command), row.description, ChangeSet.from_list(row.changes),
+                      row.reason, EditState(row.state), row.created_at, row.state_changed_at, row.id)
