@@ -84,10 +84,10 @@ class Project:
         try:
             if location.path is None and inspect(engine).get_table_names():
                 raise ProjectError(f"{location}: the database is not empty; use an empty database")
+            if location.path is not None:
+                _sqlite_outside_transaction(engine, "PRAGMA journal_mode=WAL",
+                                            f"PRAGMA application_id={SQLITE_APPLICATION_ID}")
             with engine.begin() as connection:
-                if location.path is not None:
-                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-                    connection.exec_driver_sql(f"PRAGMA application_id={SQLITE_APPLICATION_ID}")
                 Base.metadata.create_all(connection)
                 connection.execute(Meta.__table__.insert(), [{"key": k, "value": v} for k, v in meta.items()])
             _checkpoint(engine, location)
@@ -160,9 +160,17 @@ class Project:
 
     @contextmanager
     def transaction(self) -> Iterator[Repositories]:
-        """A write transaction: committed when the block ends, rolled back on error."""
+        """A write transaction: committed when the block ends, rolled back on error.
+
+        Writers take turns across processes, from the transaction's start, so
+        what an edit checks cannot change before it writes.
+        """
         with self._write_lock, self._sessions.begin() as session:
-            if self.location.path is None:
+            if self.location.path is not None:
+                # SQLite: BEGIN IMMEDIATE takes the file's write lock before the first
+                # read (another process waits, up to the busy timeout).
+                session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+            else:
                 # A database server lets other processes write at the same time, and its
                 # default isolation (READ COMMITTED) would let two of them undo the same edit
                 # or overwrite each other's rows between the journal's check and its write.
@@ -245,7 +253,19 @@ def _make_engine(location: ProjectLocation) -> Engine:
     # workers use their own sessions; a connection is never shared concurrently.
     engine = create_engine(location.url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+_SQLITE_BEGIN = "kgstudio_sqlite_begin"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # pysqlite's own transaction handling is off (see _sqlite_pragmas); SQLAlchemy's
+    # "begin" becomes a real BEGIN: DEFERRED for reads (a consistent snapshot),
+    # IMMEDIATE for Project.transaction() (the write lock up front).
+    mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _server_error(location: ProjectLocation, doing: str, exc: DBAPIError) -> ProjectError:
@@ -255,6 +275,8 @@ def _server_error(location: ProjectLocation, doing: str, exc: DBAPIError) -> Pro
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The documented SQLAlchemy recipe: let SQLite itself, not the driver, see BEGIN/COMMIT.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # FULL: a committed review decision survives a power cut, not only a crash.
@@ -297,5 +319,14 @@ def _checkpoint(engine: Engine, location: ProjectLocation) -> None:
     ``read_sqlite_meta``), so what makes it a project must not wait in the WAL.
     """
     if location.path is not None:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        _sqlite_outside_transaction(engine, "PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _sqlite_outside_transaction(engine: Engine, *statements: str) -> None:
+    """Statements SQLite refuses inside a transaction (journal mode, checkpoints)."""
+    connection = engine.raw_connection()
+    try:
+        for statement in statements:
+            connection.driver_connection.execute(statement)
+    finally:
+        connection.close()

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from kgstudio.edit import AddEntity, EditHistory
 from kgstudio.errors import ProjectError, SchemaTooNewError
@@ -160,3 +161,21 @@ def test_missing_migration_step_is_a_clear_error(tmp_path: Path, monkeypatch: py
     with pytest.raises(ProjectError, match="cannot upgrade"):
         Project.open(path)
     assert sha256_of(path) == before
+
+
+def test_a_write_transaction_holds_the_write_lock_from_its_start(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE: another process cannot write between an edit's check and its write."""
+    path = tmp_path / "p.kgs"
+    with Project.create(path) as project:
+        with project.transaction() as repos:
+            repos.session.execute(select(1))  # only a read so far, yet the lock is held
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            other.close()
+        with project.read() as session:  # reads take no write lock
+            session.execute(select(1))
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            other.close()
