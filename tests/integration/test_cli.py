@@ -131,3 +131,28 @@ def test_no_display_gives_a_clear_error_instead_of_a_crash(tmp_path: Path) -> No
     assert result.returncode == 1
     assert result.stderr.startswith("kgstudio: error: ") and "display" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_user_gguf_is_remembered_listed_and_made_default(tmp_path: Path) -> None:
+    from tests.unit.llm.test_models import make_gguf
+
+    folder = tmp_path / "my-models"
+    folder.mkdir()
+    model = make_gguf(folder / "tiny.gguf", "My Tiny Model")
+    assert kgstudio("models", "--add", str(folder)).returncode == 0
+    listed = {m["name"]: m for m in json.loads(kgstudio("models", "--json").stdout)}
+    assert listed["My Tiny Model"]["source"] == "settings" and listed["My Tiny Model"]["default"] is False
+    assert kgstudio("models", "--default", str(model)).returncode == 0
+    listed = {m["name"]: m for m in json.loads(kgstudio("models", "--json").stdout)}
+    assert listed["My Tiny Model"]["default"] is True
+    assert not any(m["default"] for name, m in listed.items() if name != "My Tiny Model")
+    bad = kgstudio("models", "--default", str(tmp_path / "x.txt"))
+    assert bad.returncode == 1 and "no such model file" in bad.stderr
+
+
+@pytest.mark.model
+def test_models_check_runs_the_embedded_model() -> None:
+    result = kgstudio("models", "--check")
+    assert result.returncode == 0, result.stderr
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in result.stdout
+    assert "answered" in result.stdout and "tokens/s" in result.stdout
