@@ -7,7 +7,10 @@ provenance, merge) are written only through the row journal
 AUTOINCREMENT so an id is never handed out twice, which keeps undo/redo exact.
 
 Bump :data:`SCHEMA_VERSION` with every change here and add a step to
-``kgstudio.store.migrations``.
+``kgstudio.store.migrations``. Text that users, documents or plugins supply
+is ``Text``: PostgreSQL enforces ``VARCHAR(n)`` where SQLite does not, so a
+bounded column would fail on one engine only. ``String(n)`` holds only
+values kgstudio itself controls (statuses, actors, hashes).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class DocumentRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(Text)  # a reader name: plugins choose it
     status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
@@ -74,7 +77,7 @@ class SegmentRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
     ordinal: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16), default="text")
+    kind: Mapped[str] = mapped_column(Text, default="text")  # reader-chosen
     text: Mapped[str] = mapped_column(Text)
     locator: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -96,9 +99,9 @@ class ChunkRow(Base):
 class RunRow(Base):
     __tablename__ = "run"
     id: Mapped[int] = mapped_column(primary_key=True)
-    stage: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(Text)
     model: Mapped[str | None] = mapped_column(Text)
-    prompt_version: Mapped[str | None] = mapped_column(String(64))
+    prompt_version: Mapped[str | None] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str | None] = mapped_column(Text)
@@ -141,7 +144,7 @@ class AliasRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    origin: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(Text)
 
 
 class TripleRow(Base):
@@ -160,7 +163,7 @@ class TripleRow(Base):
     object_id: Mapped[int | None] = mapped_column(ForeignKey("entity.id"))
     object_literal: Mapped[str | None] = mapped_column(Text)
     datatype: Mapped[str | None] = mapped_column(Text)
-    lang: Mapped[str | None] = mapped_column(String(32))
+    lang: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), index=True)
     origin: Mapped[str] = mapped_column(String(16), index=True)
     confidence: Mapped[float | None] = mapped_column(Float)
@@ -195,21 +198,21 @@ class MergeRow(Base):
 class OntologyClassRow(Base):
     __tablename__ = "ontology_class"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
     iri: Mapped[str] = mapped_column(Text)
     label: Mapped[str | None] = mapped_column(Text)
-    parent: Mapped[str | None] = mapped_column(String(255))
+    parent: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
 
 
 class OntologyPropertyRow(Base):
     __tablename__ = "ontology_property"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
     iri: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(8))
-    domain: Mapped[str | None] = mapped_column(String(255))
-    range: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    domain: Mapped[str | None] = mapped_column(Text)
+    range: Mapped[str | None] = mapped_column(Text)
     functional: Mapped[bool] = mapped_column(Boolean, default=False)
     label: Mapped[str | None] = mapped_column(Text)
 
@@ -229,7 +232,7 @@ class ContractResultRow(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), index=True)
     subject_table: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[int] = mapped_column(Integer)
-    rule: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(Text)
     passed: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str | None] = mapped_column(Text)
 
