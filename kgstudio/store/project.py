@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -96,8 +97,8 @@ class Project:
             if location.path is not None:
                 for suffix in ("", "-wal", "-shm", "-journal"):
                     Path(f"{location.path}{suffix}").unlink(missing_ok=True)
-            elif isinstance(exc, DBAPIError):
-                raise _server_error(location, "cannot create the project", exc) from None
+            if isinstance(exc, _STORAGE_ERRORS):
+                raise _storage_error(location, "cannot create the project", exc) from None
             raise
         return cls(location, engine)
 
@@ -124,11 +125,15 @@ class Project:
             except BaseException as exc:
                 engine.dispose()
                 if isinstance(exc, DBAPIError):
-                    raise _server_error(location, "cannot open the project", exc) from None
+                    raise _storage_error(location, "cannot open the project", exc) from None
                 raise
-        if version < SCHEMA_VERSION:
-            _migrate(location, engine, version)
-        return cls(location, engine)
+        try:
+            if version < SCHEMA_VERSION:
+                _migrate(location, engine, version)
+            return cls(location, engine)
+        except _STORAGE_ERRORS as exc:  # e.g. a read-only folder, a full disk, a locked file
+            engine.dispose()
+            raise _storage_error(location, "cannot open the project", exc) from None
 
     def close(self) -> None:
         """Release the database; for SQLite this also checkpoints the WAL into the file."""
@@ -268,9 +273,14 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _server_error(location: ProjectLocation, doing: str, exc: DBAPIError) -> ProjectError:
-    """A database server's refusal (unreachable, no such database, no permission) as one line for the user."""
-    reason = " ".join(line.strip() for line in str(exc.orig or exc).splitlines() if line.strip())
+# What the database, its driver or the file system raise when a project cannot be used.
+_STORAGE_ERRORS = (DBAPIError, OSError, sqlite3.Error)
+
+
+def _storage_error(location: ProjectLocation, doing: str, exc: BaseException) -> ProjectError:
+    """A database's refusal (unreachable, no such database, no permission, disk full) as one line for the user."""
+    detail = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    reason = " ".join(line.strip() for line in str(detail).splitlines() if line.strip())
     return ProjectError(f"{location}: {doing}: {reason}")
 
 

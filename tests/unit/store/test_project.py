@@ -179,3 +179,10 @@ def test_a_write_transaction_holds_the_write_lock_from_its_start(tmp_path: Path)
             other.execute("BEGIN IMMEDIATE")
             other.execute("ROLLBACK")
             other.close()
+
+
+def test_create_where_nothing_can_be_written_is_a_clear_error() -> None:
+    # /proc refuses new files even to root, unlike a chmod-ed folder.
+    with pytest.raises(ProjectError, match="/proc/kgstudio-test.kgs: cannot create the project: .*unable to open"):
+        Project.create("/proc/kgstudio-test.kgs")
+
