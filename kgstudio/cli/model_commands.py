@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kgstudio.llm.models import ModelInfo, discover_models, read_model_info
+from kgstudio.llm.models import ModelInfo, ModelInfoCache, discover_models, read_model_info
 from kgstudio.settings import Settings, data_dir
 
 
@@ -75,7 +75,7 @@ def _check(path: str | None) -> int:
 
 def _list(settings: Settings, args: argparse.Namespace) -> int:
     explicit = [read_model_info(path) for path in args.paths]  # a bad path is the user's error: say so
-    found = discover_models(settings.model_paths, data_dir())
+    found = discover_models(settings.model_paths, data_dir(), ModelInfoCache(data_dir() / "model-info.json"))
     seen = {m.path.resolve() for m in explicit}
     models = explicit + [m for m in found if m.path.resolve() not in seen]
     if args.json:

@@ -10,6 +10,8 @@ touches the network.
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,10 +99,55 @@ def read_model_info(path: str | Path, source: str = "command line") -> ModelInfo
     )
 
 
-def discover_models(model_paths: Iterable[str | Path] = (), data_dir: Path | None = None) -> list[ModelInfo]:
+class ModelInfoCache:
+    """Remembers :class:`ModelInfo` per file (keyed by path, size and mtime) in a JSON file.
+
+    Reading a GGUF header with the ``gguf`` library materialises the whole
+    tokenizer vocabulary (about 2 s for the 94 MiB default model), so listing
+    models would be slow every time without it. A changed file is re-read.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._entries: dict[str, dict] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._entries = {}
+        self._dirty = False
+
+    def read(self, path: Path, source: str) -> ModelInfo:
+        stat = path.stat()
+        key = str(path.resolve())
+        entry = self._entries.get(key)
+        if entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
+            fields = {k: v for k, v in entry["info"].items() if k not in ("path", "source")}
+            return ModelInfo(path=path, source=source, **fields)
+        info = read_model_info(path, source)
+        self._entries[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "info": info.to_dict()}
+        self._dirty = True
+        return info
+
+    def save(self) -> None:
+        """Write the cache if it changed; a cache that cannot be written is simply not kept."""
+        if not self._dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(self._entries), encoding="utf-8")
+            os.replace(temporary, self.path)
+            self._dirty = False
+        except OSError:
+            pass
+
+
+def discover_models(
+    model_paths: Iterable[str | Path] = (), data_dir: Path | None = None, cache: ModelInfoCache | None = None
+) -> list[ModelInfo]:
     """Every model kgstudio can see: the embedded one, then ``model_paths`` (files or folders), then ``data_dir/models``.
 
     A file that cannot be read is skipped here; use :func:`read_model_info` to get its error.
+    With a ``cache``, unchanged files are not read again.
     """
     candidates: list[tuple[Path, str]] = []
     embedded = embedded_model_path()
@@ -118,9 +165,11 @@ def discover_models(model_paths: Iterable[str | Path] = (), data_dir: Path | Non
             continue
         seen.add(resolved)
         try:
-            models.append(read_model_info(path, source))
+            models.append(cache.read(path, source) if cache else read_model_info(path, source))
         except ModelError:
             continue
+    if cache:
+        cache.save()
     return models
 
 

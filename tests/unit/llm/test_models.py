@@ -79,3 +79,16 @@ def test_bad_model_files_are_named(tmp_path: Path, content: bytes | None, messag
     with pytest.raises(ModelError, match=message) as error:
         read_model_info(path)
     assert str(path) in str(error.value)
+
+
+def test_the_info_cache_skips_unchanged_files_and_rereads_changed_ones(tmp_path: Path) -> None:
+    from kgstudio.llm.models import ModelInfoCache
+
+    model = make_gguf(tmp_path / "m.gguf", "First Name")
+    cache_file = tmp_path / "cache" / "model-info.json"
+    first = discover_models([str(model)], cache=ModelInfoCache(cache_file))
+    assert cache_file.is_file()
+    assert discover_models([str(model)], cache=ModelInfoCache(cache_file)) == first  # served from the file
+    make_gguf(model, "Second Name")  # rewritten: new size/mtime
+    names = {m.name for m in discover_models([str(model)], cache=ModelInfoCache(cache_file))}
+    assert "Second Name" in names and "First Name" not in names
