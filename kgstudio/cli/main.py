@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kgstudio",
         description="Build a knowledge graph from your own documents with a local LLM. "
-        "Without a command, the desktop application opens.",
+        "Without a command (or with just a project file: kgstudio thesis.kgs), the desktop application opens.",
     )
     parser.add_argument("--version", action="version", version=f"kgstudio {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -33,12 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
     project_commands.register(commands)
     edit_commands.register(commands)
     model_commands.register(commands)
+    parser.set_defaults(commands=set(commands.choices))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kgstudio`` console script; returns the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in parser.get_default("commands"):
+        # `kgstudio thesis.kgs` (and the .desktop file's `kgstudio %F`) opens the window on it.
+        argv.insert(0, "gui")
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", _run_gui)
     try:

@@ -156,3 +156,16 @@ def test_models_check_runs_the_embedded_model() -> None:
     assert result.returncode == 0, result.stderr
     assert "SmolLM2-135M-Instruct.Q4_1.gguf" in result.stdout
     assert "answered" in result.stdout and "tokens/s" in result.stdout
+
+
+def test_a_project_path_alone_means_open_it_in_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The .desktop file runs `kgstudio %F`: a bare path opens the GUI on it."""
+    import kgstudio.gui.app as gui_app
+    from kgstudio.cli.main import main
+
+    opened = []
+    monkeypatch.setattr(gui_app, "run_gui", lambda project=None: opened.append(project) or 0)
+    assert main(["thesis.kgs"]) == 0
+    assert main([]) == 0
+    assert main(["gui", "other.kgs"]) == 0
+    assert opened == ["thesis.kgs", None, "other.kgs"]
