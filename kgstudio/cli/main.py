@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from kgstudio import __version__
-from kgstudio.cli import edit_commands, model_commands, project_commands
+from kgstudio.cli import edit_commands, import_commands, model_commands, project_commands
 from kgstudio.errors import KgstudioError
 
 EXIT_USER_ERROR = 1
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("project", nargs="?", help="a project to open")
     gui.set_defaults(handler=_run_gui)
     project_commands.register(commands)
+    import_commands.register(commands)
     edit_commands.register(commands)
     model_commands.register(commands)
     parser.set_defaults(commands=set(commands.choices))

@@ -68,6 +68,7 @@ def format_status(counts: dict[str, Any]) -> str:
         f"  by origin: {breakdown(triples['by_origin'])}",
         f"Errors    {errors} ({breakdown(counts['errors'])})",
         f"Edits     {counts['edits']['undoable']} undoable, {counts['edits']['redoable']} redoable",
+        *(f"  {p['status']}: {p['path']}: {p['error']}" for p in counts["problems"]),
     ])
 
 

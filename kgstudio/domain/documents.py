@@ -17,6 +17,7 @@ class DocumentStatus(StrEnum):
     IMPORTED = "imported"
     PARTIAL = "partial"  # imported, but some parts (pages, attachments) failed
     FAILED = "failed"
+    REPLACED = "replaced"  # an older version of a file that changed; kept so provenance stays valid
 
 
 @dataclass
@@ -43,7 +44,8 @@ class Segment:
     ordinal: int
     text: str
     locator: Locator
-    kind: str = "text"  # "text", "table", "header", ...
+    kind: str = "text"  # "text", "heading", "table", "header" (e-mail headers), "row" (a spreadsheet row)
+    table: list[list[str]] | None = None  # rows of a table segment, header first
     id: int | None = None
 
 

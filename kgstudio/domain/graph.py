@@ -74,13 +74,14 @@ class Triple:
 
 @dataclass
 class Provenance:
-    """One piece of evidence for a triple: a chunk, a character span in it, the run."""
+    """One piece of evidence for a triple: a chunk and a span in it (LLM facts), or a segment (structural facts)."""
 
     triple_id: int
     chunk_id: int | None = None
     span_start: int | None = None
     span_end: int | None = None
     run_id: int | None = None
+    segment_id: int | None = None
     id: int | None = None
 
 

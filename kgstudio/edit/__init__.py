@@ -17,9 +17,10 @@ from kgstudio.edit.commands import (
     command_names,
 )
 from kgstudio.edit.history import EditHistory
+from kgstudio.edit.import_commands import ImportStructuralFacts, RetractDocumentFacts
 
 __all__ = [
     "AcceptCandidate", "AddEntity", "AddTriple", "DeleteEntity", "EditCommand", "EditHistory",
-    "MergeEntities", "RejectCandidate", "RenameEntity", "RepointTriple", "RetractTriple",
+    "ImportStructuralFacts", "MergeEntities", "RejectCandidate", "RetractDocumentFacts", "RenameEntity", "RepointTriple", "RetractTriple",
     "SetEntityClass", "SplitEntity", "command_from_dict", "command_names",
 ]

@@ -50,7 +50,8 @@ class EditCommand:
 _COMMANDS: dict[str, type[EditCommand]] = {}
 
 
-def _register(cls: type[EditCommand]) -> type[EditCommand]:
+def register(cls: type[EditCommand]) -> type[EditCommand]:
+    """Class decorator: make a command known to :func:`command_from_dict` and the audit log."""
     _COMMANDS[cls.op] = cls
     return cls
 
@@ -72,7 +73,7 @@ def command_names() -> list[str]:
 # --- entities ------------------------------------------------------------------
 
 
-@_register
+@register
 @dataclass
 class AddEntity(EditCommand):
     """Create an entity (and optional aliases); its IRI is minted here, once."""
@@ -95,7 +96,7 @@ class AddEntity(EditCommand):
         return f"add entity {self.name!r}" + (f" ({self.class_name})" if self.class_name else "")
 
 
-@_register
+@register
 @dataclass
 class RenameEntity(EditCommand):
     """Change an entity's canonical name; with ``keep_alias`` the old name stays as an alias. The IRI stays."""
@@ -118,7 +119,7 @@ class RenameEntity(EditCommand):
         return f"rename entity {self.entity_id} to {self.name!r}"
 
 
-@_register
+@register
 @dataclass
 class SetEntityClass(EditCommand):
     op: ClassVar[str] = "set_entity_class"
@@ -133,7 +134,7 @@ class SetEntityClass(EditCommand):
         return f"set class of entity {self.entity_id} to {self.class_name!r}"
 
 
-@_register
+@register
 @dataclass
 class DeleteEntity(EditCommand):
     """Delete an entity with everything that hangs on it (triples, provenance, aliases, merge records)."""
@@ -147,7 +148,7 @@ class DeleteEntity(EditCommand):
         triple_ids = sorted(set(journal.keys("triple", subject_id=self.entity_id))
                             | set(journal.keys("triple", object_id=self.entity_id)))
         for triple_id in triple_ids:
-            _delete_triple(journal, triple_id)
+            delete_triple(journal, triple_id)
         for alias_id in journal.keys("alias", entity_id=self.entity_id):
             journal.delete("alias", alias_id)
         for merge_id in journal.keys("merge", from_id=self.entity_id) + journal.keys("merge", into_id=self.entity_id):
@@ -161,7 +162,7 @@ class DeleteEntity(EditCommand):
         return f"delete entity {self.entity_id}"
 
 
-@_register
+@register
 @dataclass
 class MergeEntities(EditCommand):
     """Merge ``from_ids`` into ``into_id``: triples re-pointed, names kept as aliases, a merge record each.
@@ -211,7 +212,7 @@ class MergeEntities(EditCommand):
         return f"merge entities {sources} into {self.into_id}"
 
 
-@_register
+@register
 @dataclass
 class SplitEntity(EditCommand):
     """Move some triples and aliases of an entity to a new entity called ``new_name``."""
@@ -253,7 +254,7 @@ class SplitEntity(EditCommand):
 # --- triples -------------------------------------------------------------------
 
 
-@_register
+@register
 @dataclass
 class AddTriple(EditCommand):
     """Add a statement whose object is an entity (``object_id``) or a literal (``object_literal``)."""
@@ -289,7 +290,7 @@ class AddTriple(EditCommand):
         })
         if self.chunk_id is not None or self.run_id is not None:
             start, end = self.span if self.span else (None, None)
-            journal.insert("provenance", {"triple_id": triple_id, "chunk_id": self.chunk_id,
+            journal.insert("provenance", {"triple_id": triple_id, "chunk_id": self.chunk_id, "segment_id": None,
                                           "span_start": start, "span_end": end, "run_id": self.run_id})
 
     def describe(self) -> str:
@@ -297,7 +298,7 @@ class AddTriple(EditCommand):
         return f"add triple ({self.subject_id}) {self.predicate} {obj}"
 
 
-@_register
+@register
 @dataclass
 class RetractTriple(EditCommand):
     """Remove a triple and its provenance from the graph (undo brings both back)."""
@@ -306,13 +307,13 @@ class RetractTriple(EditCommand):
     triple_id: int
 
     def run(self, ctx: EditContext) -> None:
-        _delete_triple(ctx.journal, self.triple_id)
+        delete_triple(ctx.journal, self.triple_id)
 
     def describe(self) -> str:
         return f"retract triple {self.triple_id}"
 
 
-@_register
+@register
 @dataclass
 class RepointTriple(EditCommand):
     """Change a triple's subject, predicate or (entity) object."""
@@ -344,7 +345,7 @@ class RepointTriple(EditCommand):
         return f"re-point triple {self.triple_id}"
 
 
-@_register
+@register
 @dataclass
 class AcceptCandidate(EditCommand):
     """Accept a candidate (or previously rejected) triple."""
@@ -359,7 +360,7 @@ class AcceptCandidate(EditCommand):
         return f"accept triple {self.triple_id}"
 
 
-@_register
+@register
 @dataclass
 class RejectCandidate(EditCommand):
     """Reject a triple; it stays in the store, with the reason, and can be restored."""
@@ -392,7 +393,7 @@ def _active_entity(ctx: EditContext, entity_id: int) -> dict[str, Any]:
     return entity
 
 
-def _delete_triple(journal: RowJournal, triple_id: int) -> None:
+def delete_triple(journal: RowJournal, triple_id: int) -> None:
     journal.require("triple", triple_id)
     for provenance_id in journal.keys("provenance", triple_id=triple_id):
         journal.delete("provenance", provenance_id)

@@ -9,6 +9,7 @@ what the change expects, so undo never overwrites work it does not know about.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,18 @@ class RowJournal:
         for column, value in equal.items():
             query = query.where(sa_table.c[column] == value)
         return list(self._connection.scalars(query))
+
+    def keys_in(self, table: str, column: str, values: Iterable[Any], **equal: Any) -> list[tuple[Any, int]]:
+        """``(value, id)`` for rows whose ``column`` is one of ``values`` (queried in batches)."""
+        sa_table = _table(table)
+        wanted = list(dict.fromkeys(values))
+        found: list[tuple[Any, int]] = []
+        for start in range(0, len(wanted), 500):
+            query = select(sa_table.c[column], sa_table.c.id).where(sa_table.c[column].in_(wanted[start:start + 500]))
+            for name, value in equal.items():
+                query = query.where(sa_table.c[name] == value)
+            found.extend((row[0], row[1]) for row in self._connection.execute(query))
+        return found
 
     def insert(self, table: str, values: Row) -> int:
         sa_table = _table(table)

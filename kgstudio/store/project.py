@@ -239,6 +239,14 @@ class Project:
                     "runs": runs[RunStatus.FAILED],
                 },
                 "edits": {"undoable": edits[EditState.DONE], "redoable": edits[EditState.UNDONE]},
+                "problems": [
+                    {"path": row.path, "status": row.status, "error": row.error}
+                    for row in s.scalars(
+                        select(DocumentRow)
+                        .where(DocumentRow.status.in_([str(DocumentStatus.FAILED), str(DocumentStatus.PARTIAL)]))
+                        .order_by(DocumentRow.id)
+                    )
+                ],
             }
 
 

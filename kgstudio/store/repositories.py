@@ -97,6 +97,55 @@ class DocumentRepository:
     def list(self) -> list[Document]:
         return [_document(row) for row in self.session.scalars(select(DocumentRow).order_by(DocumentRow.id))]
 
+    def current_by_path(self, path: str) -> Document | None:
+        """The newest top-level document imported from ``path`` that has not been replaced."""
+        row = self.session.scalars(
+            select(DocumentRow)
+            .where(DocumentRow.path == path, DocumentRow.parent_id.is_(None),
+                   DocumentRow.status != str(DocumentStatus.REPLACED))
+            .order_by(DocumentRow.id.desc()).limit(1)
+        ).first()
+        return _document(row) if row else None
+
+    def imported_with_content(self, sha256: str) -> Document | None:
+        """A top-level document with this content that imported (fully or partly), if any."""
+        row = self.session.scalars(
+            select(DocumentRow)
+            .where(DocumentRow.sha256 == sha256, DocumentRow.parent_id.is_(None),
+                   DocumentRow.status.in_([str(DocumentStatus.IMPORTED), str(DocumentStatus.PARTIAL)]))
+            .order_by(DocumentRow.id).limit(1)
+        ).first()
+        return _document(row) if row else None
+
+    def family(self, document_id: int) -> list[int]:
+        """The document and everything inside it (messages, attachments), recursively."""
+        ids, frontier = [document_id], [document_id]
+        while frontier:
+            frontier = list(self.session.scalars(select(DocumentRow.id).where(DocumentRow.parent_id.in_(frontier))))
+            ids.extend(frontier)
+        return ids
+
+    def evidence_ids(self, document_ids: list[int]) -> tuple[list[int], list[int]]:
+        """Ids of the segments and chunks of these documents."""
+        segments = list(self.session.scalars(select(SegmentRow.id).where(SegmentRow.document_id.in_(document_ids))))
+        chunks = list(self.session.scalars(select(ChunkRow.id).where(ChunkRow.document_id.in_(document_ids))))
+        return segments, chunks
+
+    def problems(self) -> list[Document]:
+        """Documents that failed or imported only partly, newest first (for status and the GUI)."""
+        rows = self.session.scalars(
+            select(DocumentRow)
+            .where(DocumentRow.status.in_([str(DocumentStatus.FAILED), str(DocumentStatus.PARTIAL)]))
+            .order_by(DocumentRow.id.desc())
+        )
+        return [_document(row) for row in rows]
+
+    def update(self, document: Document) -> None:
+        """Write back title, metadata, status and error of a stored document."""
+        row = self.session.get_one(DocumentRow, document.id)
+        row.title, row.meta, row.status, row.error = document.title, document.metadata, str(document.status), document.error
+        row.kind, row.imported_at = document.kind, document.imported_at
+
     def find_by_sha256(self, sha256: str) -> list[Document]:
         rows = self.session.scalars(select(DocumentRow).where(DocumentRow.sha256 == sha256))
         return [_document(row) for row in rows]
@@ -109,7 +158,7 @@ class DocumentRepository:
         for segment in segments:
             row = SegmentRow(
                 document_id=segment.document_id, ordinal=segment.ordinal, kind=segment.kind,
-                text=segment.text, locator=locator_to_dict(segment.locator),
+                text=segment.text, locator=locator_to_dict(segment.locator), table=segment.table,
             )
             self.session.add(row)
             self.session.flush()
@@ -120,7 +169,7 @@ class DocumentRepository:
             select(SegmentRow).where(SegmentRow.document_id == document_id).order_by(SegmentRow.ordinal)
         )
         return [
-            Segment(row.document_id, row.ordinal, row.text, locator_from_dict(row.locator), row.kind, row.id)
+            Segment(row.document_id, row.ordinal, row.text, locator_from_dict(row.locator), row.kind, row.table, row.id)
             for row in rows
         ]
 
@@ -223,7 +272,8 @@ class GraphReader:
 
     def provenance(self, triple_id: int) -> list[Provenance]:
         rows = self.session.scalars(select(ProvenanceRow).where(ProvenanceRow.triple_id == triple_id))
-        return [Provenance(r.triple_id, r.chunk_id, r.span_start, r.span_end, r.run_id, r.id) for r in rows]
+        return [Provenance(r.triple_id, r.chunk_id, r.span_start, r.span_end, r.run_id, r.segment_id, r.id)
+                for r in rows]
 
     def merges(self, entity_id: int) -> list[Merge]:
         rows = self.session.scalars(

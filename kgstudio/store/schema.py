@@ -80,6 +80,7 @@ class SegmentRow(Base):
     kind: Mapped[str] = mapped_column(Text, default="text")  # reader-chosen
     text: Mapped[str] = mapped_column(Text)
     locator: Mapped[dict[str, Any]] = mapped_column(JSON)
+    table: Mapped[list[Any] | None] = mapped_column(JSON)  # rows of a table segment, header first
 
 
 class ChunkRow(Base):
@@ -140,7 +141,7 @@ class EntityRow(Base):
 
 class AliasRow(Base):
     __tablename__ = "alias"
-    __table_args__ = (_NEVER_REUSE_IDS,)
+    __table_args__ = (Index("alias_text", "text"), _NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(primary_key=True)
     entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
@@ -175,7 +176,10 @@ class ProvenanceRow(Base):
     __table_args__ = (_NEVER_REUSE_IDS,)
     id: Mapped[int] = mapped_column(primary_key=True)
     triple_id: Mapped[int] = mapped_column(ForeignKey("triple.id"), index=True)
-    chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunk.id"))
+    # Evidence: an LLM chunk (+ span), or a segment for facts read from structure
+    # (e-mail headers, spreadsheet rows) whose locator is exact.
+    chunk_id: Mapped[int | None] = mapped_column(ForeignKey("chunk.id"), index=True)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segment.id"), index=True)
     span_start: Mapped[int | None] = mapped_column(Integer)
     span_end: Mapped[int | None] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"))

@@ -1,0 +1,298 @@
+"""The import stage: files and folders in, documents, segments, chunks and structural facts stored.
+
+For each file: hash it; skip it when the same content is already imported
+(same path unchanged, or the same bytes elsewhere); when a file changed,
+retract what its old version stated (an undoable edit) and keep the old
+version as ``replaced``; read it with the reader the registry picks; store
+the documents, their segments and chunks; send attachments back through
+the registry (their locators nested under the parent); turn structural facts
+into graph edits (actor ``import``). One bad file is recorded with its error
+and never stops the rest. Each file is committed on its own, so a killed
+import resumes where it stopped: finished files are unchanged and skipped,
+an unfinished one is still ``pending`` and is read again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kgstudio.domain import Actor, Document, DocumentStatus, EmailLocator, Segment
+from kgstudio.edit import EditHistory, ImportStructuralFacts, RetractDocumentFacts
+from kgstudio.errors import EditError
+from kgstudio.ingest.folder import FoundFile, WalkProblem, find_files
+from kgstudio.ingest.reader import EntityRef, ReadError, ReadOptions, ReadResult, Source
+from kgstudio.ingest.registry import ReaderRegistry
+from kgstudio.pipeline.chunk import ChunkSettings, chunk_segments
+from kgstudio.progress import CancelToken, Progress, no_progress
+from kgstudio.store import Project
+from kgstudio.store.repositories import utcnow
+
+MAX_ATTACHMENT_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    recursive: bool = True
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    read: ReadOptions = ReadOptions()
+    chunks: ChunkSettings = ChunkSettings()
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file: imported, partial, failed, unchanged, duplicate or cancelled."""
+
+    path: str
+    outcome: str
+    documents: int = 0
+    facts: int = 0
+    message: str | None = None
+
+
+@dataclass
+class ImportReport:
+    files: list[FileOutcome] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.files if f.outcome == outcome)
+
+    def to_dict(self) -> dict[str, Any]:
+        outcomes = ("imported", "partial", "failed", "unchanged", "duplicate", "replaced")
+        return {
+            "files": len(self.files), **{o: self.count(o) for o in outcomes}, "cancelled": self.cancelled,
+            "seconds": round(self.seconds, 2),
+            "problems": [dataclasses.asdict(f) for f in self.files if f.outcome in ("failed", "partial")],
+        }
+
+
+def import_paths(
+    project: Project,
+    paths: Iterable[str | Path],
+    options: ImportOptions = ImportOptions(),
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    registry: ReaderRegistry | None = None,
+) -> ImportReport:
+    """Import files and folders into ``project``; returns what happened to each file."""
+    started = time.perf_counter()
+    importer = _Importer(project, registry or ReaderRegistry.from_plugins(), options)
+    found = [item for item in find_files(paths, recursive=options.recursive, include=options.include,
+                                         exclude=options.exclude)
+             if not _is_project_file(project, item.path)]
+    report = ImportReport()
+    for done, item in enumerate(found):
+        if cancel is not None and cancel.cancelled:
+            report.cancelled = True
+            break
+        progress(done, len(found), str(item.path))
+        if isinstance(item, WalkProblem):
+            report.files.append(importer.record_failure(item.path, item.message))
+        else:
+            report.files.append(importer.import_file(item))
+    progress(len(report.files), len(found), "cancelled" if report.cancelled else "done")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+class _Importer:
+    def __init__(self, project: Project, registry: ReaderRegistry, options: ImportOptions) -> None:
+        self.project, self.registry, self.options = project, registry, options
+        self.history = EditHistory(project)
+
+    # --- one file ----------------------------------------------------------------
+
+    def import_file(self, found: FoundFile) -> FileOutcome:
+        path = found.path.resolve()
+        try:
+            sha256 = _sha256(path)
+        except OSError as exc:
+            return self.record_failure(path, f"cannot be read ({exc.strerror or exc})")
+        with self.project.repositories() as repos:
+            current = repos.documents.current_by_path(str(path))
+            same_content = repos.documents.imported_with_content(sha256)
+        if current and current.sha256 == sha256 and current.status in (DocumentStatus.IMPORTED, DocumentStatus.PARTIAL):
+            return FileOutcome(str(path), "unchanged")
+        if same_content and not current:
+            return FileOutcome(str(path), "duplicate", message=f"same content as {same_content.path}")
+        replaced = current is not None and current.status != DocumentStatus.PENDING
+        if current is not None:
+            self._retire(current)
+        outcome = self._read_and_store(Source.from_path(path), str(path), sha256)
+        if replaced and outcome.outcome in ("imported", "partial"):
+            outcome.message = "changed since the last import; " + (outcome.message or "re-imported")
+        return outcome
+
+    def record_failure(self, path: Path, message: str) -> FileOutcome:
+        with self.project.transaction() as repos:
+            repos.documents.add(Document(str(path), _kind_from_name(path.name), "", DocumentStatus.FAILED, message,
+                                         imported_at=utcnow()))
+        return FileOutcome(str(path), "failed", message=message)
+
+    def _read_and_store(self, source: Source, path: str, sha256: str) -> FileOutcome:
+        choice = self.registry.choose(source)
+        if choice is None:
+            suffix = Path(source.name).suffix or "without an extension"
+            return self.record_failure(Path(path), f"unsupported file type ({suffix}); kgstudio reads "
+                                                   + ", ".join(self.registry.patterns()))
+        with self.project.transaction() as repos:
+            root = repos.documents.add(Document(path, choice.reader.name, sha256, DocumentStatus.PENDING))
+        stored = _Stored(root)
+        try:
+            for result in choice.reader.read(source, self.options.read):
+                if choice.note:
+                    result.defects.insert(0, choice.note)
+                self._store_result(stored, result, path, depth=0)
+        except ReadError as exc:
+            return self._finish_failed(stored, str(exc))
+        except MemoryError:
+            return self._finish_failed(stored, "too large to read in the memory available")
+        except Exception as exc:  # a reader bug or a library choking on hostile input: this file only
+            return self._finish_failed(stored, f"could not be read ({type(exc).__name__}: {exc})")
+        if not stored.filled_root:  # a container (mbox): the root holds the messages
+            with self.project.transaction() as repos:
+                root.status = DocumentStatus.PARTIAL if stored.defects else DocumentStatus.IMPORTED
+                root.error = _summary(stored.defects)
+                root.metadata = {"parts": stored.documents, "defects": stored.defects}
+                root.title, root.imported_at = Path(path).name, utcnow()
+                repos.documents.update(root)
+        outcome = "partial" if stored.defects else "imported"
+        return FileOutcome(path, outcome, stored.documents, stored.facts, _summary(stored.defects))
+
+    def _store_result(self, stored: "_Stored", result: ReadResult, path: str, depth: int,
+                      parent: Document | None = None, nest: EmailLocator | None = None) -> Document:
+        """Store one read document (and, recursively, its attachments)."""
+        defects = list(result.defects)
+        with self.project.transaction() as repos:
+            if parent is None and result.part is None and not stored.filled_root:
+                document, stored.filled_root = stored.root, True
+            else:
+                owner = parent or stored.root
+                name = result.part or "part"
+                document = repos.documents.add(Document(
+                    f"{owner.path}#{name}", result.kind, hashlib.sha256(f"{owner.sha256}/{name}".encode()).hexdigest(),
+                    DocumentStatus.PENDING, parent_id=owner.id))
+            segments = [
+                Segment(document.id, ordinal, draft.text,
+                        dataclasses.replace(nest, inner=draft.locator) if nest else draft.locator,
+                        draft.kind, draft.table)
+                for ordinal, draft in enumerate(result.segments)
+            ]
+            repos.documents.add_segments(segments)
+            repos.documents.add_chunks(chunk_segments(segments, self.options.chunks))
+            document.kind, document.title = result.kind, result.title
+            document.metadata = {**result.metadata, **({"defects": defects} if defects else {})}
+        stored.documents += 1
+        if result.facts:
+            stored.facts += self._add_facts(document, result, segments, path)
+        for attachment in result.attachments:
+            label = f"attachment {attachment.name}"
+            if depth >= MAX_ATTACHMENT_DEPTH:
+                defects.append(f"{label}: attachments nested deeper than {MAX_ATTACHMENT_DEPTH}; not imported")
+                continue
+            source = Source(attachment.name, data=attachment.data)
+            choice = self.registry.choose(source)
+            if choice is None:
+                defects.append(f"{label}: no reader for this type; kept out of the graph")
+                continue
+            nested = attachment.locator if isinstance(attachment.locator, EmailLocator) else None
+            try:
+                for inner in choice.reader.read(source, self.options.read):
+                    inner.part = attachment.name if inner.part is None else f"{attachment.name}#{inner.part}"
+                    self._store_result(stored, inner, path, depth + 1, parent=document, nest=nested)
+            except Exception as exc:  # an attachment failing is a defect of its message, not a failure
+                message = str(exc) if isinstance(exc, ReadError) else f"{type(exc).__name__}: {exc}"
+                defects.append(f"{label}: {message}")
+        with self.project.transaction() as repos:
+            document.status = DocumentStatus.PARTIAL if defects else DocumentStatus.IMPORTED
+            document.error = _summary(defects)
+            document.metadata = {**document.metadata, **({"defects": defects} if defects else {})}
+            document.imported_at = utcnow()
+            repos.documents.update(document)
+        stored.defects.extend(f"{result.part}: {d}" if result.part else d for d in defects)
+        return document
+
+    def _add_facts(self, document: Document, result: ReadResult, segments: list[Segment], path: str) -> int:
+        facts = [{
+            "subject": _ref(fact.subject),
+            "predicate": fact.predicate,
+            "object": _ref(fact.object) if isinstance(fact.object, EntityRef)
+            else {"literal": fact.object.value, "datatype": fact.object.datatype, "lang": fact.object.lang},
+            "origin": fact.origin,
+            "segment_id": segments[fact.segment].id,
+        } for fact in result.facts]
+        self.history.execute(ImportStructuralFacts(document.id, facts), actor=Actor.IMPORT,  # type: ignore[arg-type]
+                             reason=f"read from {path}")
+        return len(facts)
+
+    def _retire(self, document: Document) -> None:
+        """A file changed (or its last import did not finish): take back its facts, keep it as replaced."""
+        with self.project.repositories() as repos:
+            family = repos.documents.family(document.id)  # type: ignore[arg-type]
+            segment_ids, chunk_ids = repos.documents.evidence_ids(family)
+        if segment_ids or chunk_ids:
+            try:
+                self.history.execute(RetractDocumentFacts(document.id, segment_ids, chunk_ids),  # type: ignore[arg-type]
+                                     actor=Actor.IMPORT, reason=f"{document.path} changed")
+            except EditError:
+                pass  # it had stated nothing
+        with self.project.transaction() as repos:
+            for document_id in family:
+                repos.documents.set_status(document_id, DocumentStatus.REPLACED)
+
+    def _finish_failed(self, stored: "_Stored", message: str) -> FileOutcome:
+        self._retire(stored.root)  # whatever part of it was stored goes
+        with self.project.transaction() as repos:
+            root = stored.root
+            root.status, root.error, root.imported_at = DocumentStatus.FAILED, message, utcnow()
+            repos.documents.update(root)
+        return FileOutcome(stored.root.path, "failed", message=message)
+
+
+@dataclass
+class _Stored:
+    root: Document
+    filled_root: bool = False
+    documents: int = 0
+    facts: int = 0
+    defects: list[str] = field(default_factory=list)
+
+
+def _ref(ref: EntityRef) -> dict[str, Any]:
+    return {"key": ref.key, "name": ref.name, "class": ref.class_name}
+
+
+def _is_project_file(project: Project, path: Path) -> bool:
+    """The project's own database, its WAL and backups, when the project sits in the folder being imported."""
+    own = project.location.path
+    if own is None:
+        return False
+    own = own.resolve()
+    return path.resolve().parent == own.parent and path.name.startswith(own.name)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _summary(defects: list[str]) -> str | None:
+    if not defects:
+        return None
+    more = f" (+{len(defects) - 3} more)" if len(defects) > 3 else ""
+    return "; ".join(defects[:3]) + more
+
+
+def _kind_from_name(name: str) -> str:
+    return Path(name).suffix.lower().lstrip(".") or "unknown"

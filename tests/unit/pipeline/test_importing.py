@@ -1,0 +1,201 @@
+"""The import stage's bookkeeping, with small scripted readers (the real readers have their own tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kgstudio.domain import DocumentStatus, EmailLocator, PdfLocator
+from kgstudio.edit import EditHistory
+from kgstudio.ingest.reader import (
+    AttachmentDraft,
+    EntityRef,
+    FactDraft,
+    Literal,
+    ReadError,
+    ReadOptions,
+    ReadResult,
+    SegmentDraft,
+    Source,
+)
+from kgstudio.ingest.registry import ReaderRegistry
+from kgstudio.pipeline.importing import ImportOptions, import_paths
+from kgstudio.progress import CancelToken
+from kgstudio.store import Project
+
+
+class NoteReader:
+    """*.note: one paragraph per line; 'fact: Name' lines become a structural fact; 'attach: x.note' attaches."""
+
+    name, patterns = "note", ("*.note",)
+
+    def sniff(self, head: bytes) -> bool:
+        return head.startswith(b"NOTE")
+
+    def read(self, source: Source, options: ReadOptions) -> Iterator[ReadResult]:
+        lines = source.read_bytes().decode().splitlines()
+        if not lines or lines[0] != "NOTE":
+            raise ReadError("not a note file")
+        if "boom" in lines:
+            raise RuntimeError("the parser fell over")
+        result = ReadResult("note", title=source.name)
+        for number, line in enumerate(lines[1:], start=2):
+            if line.startswith("attach: "):
+                name = line.removeprefix("attach: ")
+                data = b"NOTE\ninner text\nfact: Inner Person" if name.endswith(".note") else b"\x89PNG\r\n\x1a\n"
+                result.attachments.append(AttachmentDraft(name, data, EmailLocator("<m@x>", name)))
+                continue
+            result.segments.append(SegmentDraft(line, PdfLocator(number)))
+            if line.startswith("fact: "):
+                person = line.removeprefix("fact: ")
+                result.facts.append(FactDraft(EntityRef(f"person:{person}", person, "Person"), "name",
+                                              Literal(person), len(result.segments) - 1, "header"))
+        yield result
+
+
+class BoxReader:
+    """*.box: a container; each line is its own document (like messages in an mbox)."""
+
+    name, patterns = "box", ("*.box",)
+
+    def sniff(self, head: bytes) -> bool:
+        return False
+
+    def read(self, source: Source, options: ReadOptions) -> Iterator[ReadResult]:
+        for number, line in enumerate(source.read_bytes().decode().splitlines(), start=1):
+            yield ReadResult("box-item", title=line, part=f"item {number}",
+                             segments=[SegmentDraft(line, PdfLocator(number))])
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    with Project.create(tmp_path / "p.kgs") as p:
+        yield p
+
+
+def run(project: Project, *paths: Path, **options):
+    return import_paths(project, paths, ImportOptions(**options), registry=ReaderRegistry([NoteReader(), BoxReader()]))
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_folder_import_stores_documents_segments_chunks_and_facts(project: Project, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    write(folder / "a.note", "NOTE\nAda wrote the first program.\nfact: Ada Lovelace")
+    write(folder / "sub" / "b.note", "NOTE\nBabbage built engines.")
+    write(folder / "~$temp.note", "NOTE\nOffice lock file")
+    write(folder / ".hidden.note", "NOTE\nhidden")
+    report = run(project, folder)
+    assert [Path(f.path).name for f in report.files] == ["a.note", "b.note"]
+    assert report.count("imported") == 2
+    counts = project.counts()
+    assert counts["documents"]["by_status"]["imported"] == 2
+    assert counts["segments"] == 3 and counts["chunks"] == 2
+    assert counts["triples"]["by_origin"]["header"] == 1
+    with project.repositories() as repos:
+        (ada,) = repos.graph.find_entities("Ada Lovelace")
+        (triple,) = repos.graph.triples(entity_id=ada.id)
+        (evidence,) = repos.graph.provenance(triple.id)
+    assert evidence.segment_id is not None and ada.class_name == "Person"
+
+
+def test_reimporting_adds_nothing_and_a_changed_file_replaces_its_facts(project: Project, tmp_path: Path) -> None:
+    note = write(tmp_path / "a.note", "NOTE\nfact: Ada Lovelace")
+    write(tmp_path / "copy" / "same.note", "NOTE\nfact: Ada Lovelace")
+    run(project, note)
+    before = project.counts()
+    again = run(project, tmp_path)
+    assert sorted(f.outcome for f in again.files) == ["duplicate", "unchanged"]
+    assert project.counts()["segments"] == before["segments"]
+
+    write(note, "NOTE\nfact: Charles Babbage")
+    changed = run(project, note)
+    assert changed.files[0].outcome == "imported" and "changed" in changed.files[0].message
+    with project.repositories() as repos:
+        names = {e.name for e in repos.graph.entities()}
+    assert names == {"Charles Babbage"}  # Ada's fact was retracted with the old version
+    assert project.counts()["documents"]["by_status"]["replaced"] == 1
+    EditHistory(project).undo()  # undo the re-import's facts, then the retraction
+    EditHistory(project).undo()
+    with project.repositories() as repos:
+        assert {e.name for e in repos.graph.entities()} == {"Ada Lovelace"}
+
+
+def test_one_bad_file_never_stops_the_rest(project: Project, tmp_path: Path) -> None:
+    write(tmp_path / "1-good.note", "NOTE\nfine")
+    write(tmp_path / "2-bad.note", "this is not a note")
+    write(tmp_path / "3-crash.note", "NOTE\nboom")
+    write(tmp_path / "4-unknown.xyz", "???")
+    write(tmp_path / "5-good.note", "NOTE\nalso fine")
+    report = run(project, tmp_path)
+    outcomes = {Path(f.path).name: (f.outcome, f.message) for f in report.files}
+    assert outcomes["1-good.note"][0] == outcomes["5-good.note"][0] == "imported"
+    assert outcomes["2-bad.note"] == ("failed", "not a note file")
+    assert outcomes["3-crash.note"] == ("failed", "could not be read (RuntimeError: the parser fell over)")
+    assert outcomes["4-unknown.xyz"][0] == "failed" and "unsupported file type (.xyz)" in outcomes["4-unknown.xyz"][1]
+    problems = {Path(p["path"]).name: p["error"] for p in project.counts()["problems"]}
+    assert set(problems) == {"2-bad.note", "3-crash.note", "4-unknown.xyz"}
+
+
+def test_content_beats_a_lying_extension(project: Project, tmp_path: Path) -> None:
+    report = run(project, write(tmp_path / "really-a-note.box", "NOTE\ntext"))
+    assert report.files[0].outcome == "partial"
+    assert "its content is note; read as note" in report.files[0].message
+
+
+def test_attachments_are_read_again_with_nested_locators(project: Project, tmp_path: Path) -> None:
+    run(project, write(tmp_path / "mail.note", "NOTE\nsee attached\nattach: inner.note\nattach: photo.png"))
+    with project.repositories() as repos:
+        documents = repos.documents.list()
+        (inner,) = [d for d in documents if d.parent_id is not None]
+        segments = repos.documents.segments(inner.id)
+        (person,) = repos.graph.find_entities("Inner Person")
+    parent = next(d for d in documents if d.parent_id is None)
+    assert inner.path.endswith("mail.note#inner.note")
+    assert segments[0].locator == EmailLocator("<m@x>", "inner.note", inner=PdfLocator(2))
+    assert parent.status is DocumentStatus.PARTIAL and "photo.png: no reader" in parent.error
+
+
+def test_containers_store_one_document_per_part(project: Project, tmp_path: Path) -> None:
+    run(project, write(tmp_path / "three.box", "first\nsecond\nthird"))
+    with project.repositories() as repos:
+        documents = repos.documents.list()
+    (container,) = [d for d in documents if d.parent_id is None]
+    parts = [d for d in documents if d.parent_id == container.id]
+    assert [d.title for d in parts] == ["first", "second", "third"]
+    assert container.status is DocumentStatus.IMPORTED and container.metadata["parts"] == 3
+
+
+def test_cancel_stops_between_files_and_a_rerun_resumes(project: Project, tmp_path: Path) -> None:
+    for n in range(5):
+        write(tmp_path / f"{n}.note", f"NOTE\nnote {n}")
+    token = CancelToken()
+
+    def cancel_after_two(done: int, total: int | None, message: str = "") -> None:
+        if done == 2:
+            token.cancel()
+
+    registry = ReaderRegistry([NoteReader()])
+    first = import_paths(project, [tmp_path], progress=cancel_after_two, cancel=token, registry=registry)
+    assert first.cancelled and first.count("imported") == 3  # the file in hand is finished
+    second = import_paths(project, [tmp_path], registry=registry)
+    assert second.count("unchanged") == 3 and second.count("imported") == 2
+
+
+def test_an_import_killed_midway_is_redone(project: Project, tmp_path: Path) -> None:
+    """A document left 'pending' (the process died while storing it) is read again on the next run."""
+    note = write(tmp_path / "a.note", "NOTE\nfact: Ada Lovelace")
+    run(project, note)
+    with project.transaction() as repos:
+        (document,) = repos.documents.list()
+        repos.documents.set_status(document.id, DocumentStatus.PENDING)
+    report = run(project, note)
+    assert report.files[0].outcome == "imported"
+    with project.repositories() as repos:
+        assert len(repos.graph.find_entities("Ada Lovelace")) == 1  # no duplicate entity
