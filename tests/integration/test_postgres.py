@@ -336,7 +336,7 @@ def test_every_edit_command_undoes_and_redoes_across_a_reopen(pg_server: Postgre
     with Project.open(pg_url) as project:
         history = EditHistory(project)
         assert snapshot(project) == final
-        assert history.undo_entry().command["op"] == "retract_triple"  # type: ignore[union-attr]
+        assert history.undo_entry().command["op"] == "retract_document_facts"  # type: ignore[union-attr]
         for expected in reversed(states[:-1]):
             history.undo()
             assert snapshot(project) == expected
