@@ -23,6 +23,7 @@ from kgstudio.domain.locators import (
     Locator,
     PdfLocator,
     SheetLocator,
+    TextLocator,
     locator_from_dict,
 )
 from kgstudio.domain.ontology import (
@@ -39,6 +40,6 @@ __all__ = [
     "ContractResult", "Document", "DocumentStatus", "EditRecord", "EditState",
     "EmailLocator", "Entity", "EntityStatus", "Locator", "Merge", "Ontology",
     "OntologyClass", "OntologyProperty", "Origin", "PdfLocator", "Provenance",
-    "RowChange", "Run", "RunStatus", "Segment", "SheetLocator", "Triple",
+    "RowChange", "Run", "RunStatus", "Segment", "SheetLocator", "TextLocator", "Triple",
     "TripleStatus", "locator_from_dict",
 ]

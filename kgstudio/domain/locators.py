@@ -47,9 +47,18 @@ class SheetLocator:
     row: int | None = None
 
 
-Locator = PdfLocator | EmailLocator | SheetLocator
+@dataclass(frozen=True)
+class TextLocator:
+    """Lines of a plain-text file (Markdown, HTML, text): 1-based, inclusive."""
 
-_KINDS: dict[str, type] = {cls.kind: cls for cls in (PdfLocator, EmailLocator, SheetLocator)}
+    kind: ClassVar[str] = "text"
+    line_start: int
+    line_end: int
+
+
+Locator = PdfLocator | EmailLocator | SheetLocator | TextLocator
+
+_KINDS: dict[str, type] = {cls.kind: cls for cls in (PdfLocator, EmailLocator, SheetLocator, TextLocator)}
 
 
 def locator_to_dict(locator: Locator) -> dict[str, Any]:

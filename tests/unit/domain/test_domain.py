@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kgstudio.domain import EmailLocator, PdfLocator, SheetLocator, Triple, locator_from_dict
+from kgstudio.domain import EmailLocator, PdfLocator, SheetLocator, TextLocator, Triple, locator_from_dict
 from kgstudio.domain.iris import mint_entity_iri, slugify
 from kgstudio.domain.locators import locator_to_dict
 
@@ -12,6 +12,7 @@ from kgstudio.domain.locators import locator_to_dict
     EmailLocator("<a@b>", "body", 1, 4),
     EmailLocator("<a@b>", "scan.pdf", inner=PdfLocator(2)),
     SheetLocator("Q1 2024", "B2:B9", 2),
+    TextLocator(3, 7),
 ])
 def test_locators_round_trip_through_json_dicts(locator) -> None:
     assert locator_from_dict(locator_to_dict(locator)) == locator
