@@ -1,0 +1,171 @@
+"""Import speed: kgstudio's PDF import vs bare PyMuPDF, and a folder of 1,000+ mixed files.
+
+Run (with nothing else busy):  .venv/bin/python tests/bench/bench_import.py [--files N]
+Prints one JSON object:
+- pdf: pages/s of `kgstudio import` work (read: blocks, reading order, tables, locators;
+  stored: documents, segments, chunks) vs bare `page.get_text()` on the same files, measured
+  in alternating rounds; goal ratio >= 0.7.
+- folder: files/s and peak resident memory of importing a generated folder of N mixed files
+  (PDF, e-mail, CSV, XLSX), in a child process so its peak is its own; then a re-import of the
+  same folder (nothing to do) for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+TEXT_PDFS = ["multicolumn.pdf", "seasonal.pdf", "federal-register-2020-17221.pdf", "pdflatex-4-pages.pdf",
+             "GeoTopo-komprimiert.pdf"]
+
+
+def bare_pymupdf(paths: list[Path]) -> tuple[int, float]:
+    import pymupdf
+
+    started, pages = time.perf_counter(), 0
+    for path in paths:
+        with pymupdf.open(path) as document:
+            for page in document:
+                page.get_text()
+                pages += 1
+    return pages, time.perf_counter() - started
+
+
+def kgstudio_import(paths: list[Path], folder: Path) -> tuple[int, float]:
+    from kgstudio.pipeline.importing import import_paths
+    from kgstudio.store import Project
+
+    project_path = folder / f"bench-{time.monotonic_ns()}.kgs"
+    with Project.create(project_path) as project:
+        started = time.perf_counter()
+        report = import_paths(project, paths)
+        elapsed = time.perf_counter() - started
+        assert report.count("imported") + report.count("partial") == len(paths), report.to_dict()
+    import pymupdf
+
+    pages = sum(pymupdf.open(p).page_count for p in paths)
+    return pages, elapsed
+
+
+def pdf_benchmark(rounds: int) -> dict:
+    paths = [SHARED / "pdf" / "text" / name for name in TEXT_PDFS]
+    bare, ours = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(rounds):
+            pages, seconds = bare_pymupdf(paths)
+            bare.append(pages / seconds)
+            pages, seconds = kgstudio_import(paths, Path(folder))
+            ours.append(pages / seconds)
+    return {
+        "files": TEXT_PDFS, "pages": pages, "rounds": rounds,
+        "bare_pymupdf_pages_per_s": round(statistics.median(bare), 1),
+        "kgstudio_import_pages_per_s": round(statistics.median(ours), 1),
+        "ratio": round(statistics.median(ours) / statistics.median(bare), 3),
+        "goal_ratio": 0.7,
+    }
+
+
+def make_folder(folder: Path, count: int) -> dict[str, int]:
+    """A realistic mix of distinct small documents (each file's content is unique)."""
+    import email.message
+    import email.utils
+
+    import openpyxl
+    import pymupdf
+
+    kinds = {"pdf": 0, "eml": 0, "csv": 0, "xlsx": 0}
+    for n in range(count):
+        sub = folder / f"batch-{n // 100:02d}"
+        sub.mkdir(exist_ok=True)
+        kind = ("pdf", "eml", "eml", "pdf", "csv", "pdf", "eml", "xlsx", "pdf", "eml")[n % 10]
+        kinds[kind] += 1
+        if kind == "pdf":
+            document = pymupdf.open()
+            for page_number in range(2):
+                page = document.new_page()
+                page.insert_text((72, 72), f"Report {n}, page {page_number + 1}", fontsize=14)
+                page.insert_textbox(pymupdf.Rect(72, 100, 520, 700),
+                                    f"Ada Lovelace met Charles Babbage in London in 18{n % 100:02d}. " * 12)
+            document.save(sub / f"report-{n}.pdf")
+        elif kind == "eml":
+            message = email.message.EmailMessage()
+            message["From"] = f"Person {n % 37} <person{n % 37}@example.org>"
+            message["To"] = f"team{n % 5}@example.org"
+            message["Subject"] = f"Meeting notes {n}"
+            message["Date"] = email.utils.formatdate(1_600_000_000 + n * 3600)
+            message["Message-ID"] = f"<note-{n}@example.org>"
+            message.set_content(f"Hello,\n\nThe minutes of meeting {n} are below.\n\n" + "A decision was made. " * 20)
+            (sub / f"note-{n}.eml").write_bytes(message.as_bytes())
+        elif kind == "csv":
+            rows = ["name,city,joined"] + [f"Member {n}-{i},City {i % 7},2020-0{1 + i % 9}-1{i % 9}" for i in range(30)]
+            (sub / f"members-{n}.csv").write_text("\n".join(rows) + "\n")
+        else:
+            workbook = openpyxl.Workbook()
+            sheet = workbook.active
+            sheet.append(["Product", "Price", "Sold on"])
+            for i in range(40):
+                sheet.append([f"Item {n}-{i}", 1.5 * i, f"2021-03-{1 + i % 28:02d}"])
+            workbook.save(sub / f"sales-{n}.xlsx")
+    return kinds
+
+
+CHILD = """
+import json, resource, sys, time
+from kgstudio.pipeline.importing import import_paths
+from kgstudio.store import Project
+with Project.open(sys.argv[1]) as project:
+    started = time.perf_counter()
+    report = import_paths(project, [sys.argv[2]])
+    seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "report": report.to_dict(),
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def folder_benchmark(count: int) -> dict:
+    from kgstudio.store import Project
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "documents"
+        folder.mkdir()
+        kinds = make_folder(folder, count)
+        project = Path(tmp) / "folder.kgs"
+        Project.create(project).close()
+        runs = []
+        for _ in range(2):  # the first imports everything, the second finds nothing new
+            out = subprocess.run([sys.executable, "-c", CHILD, str(project), str(folder)], capture_output=True,
+                                 text=True, check=True)
+            runs.append(json.loads(out.stdout))
+        first, second = runs
+    return {
+        "files": count, "kinds": kinds,
+        "files_per_s": round(count / first["seconds"], 1),
+        "seconds": round(first["seconds"], 1),
+        "peak_rss_mib": round(first["peak_rss_mib"], 1),
+        "imported": first["report"]["imported"], "failed": first["report"]["failed"],
+        "reimport_seconds": round(second["seconds"], 2),
+        "reimport_unchanged": second["report"]["unchanged"],
+        "ratio_reimport_vs_import_time": round(second["seconds"] / first["seconds"], 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(json.dumps({"benchmark": "import", "pdf": pdf_benchmark(args.rounds),
+                      "folder": folder_benchmark(args.files)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
