@@ -59,9 +59,34 @@ class ChangeSet:
     def __len__(self) -> int:
         return len(self.changes)
 
-    def to_list(self) -> list[dict[str, Any]]:
-        return [change.to_dict() for change in self.changes]
+    def to_list(self) -> list[Any]:
+        """JSON-ready and compact: ``[columns, rows]`` with each table's column names once.
+
+        ``columns`` maps a table to its column names; each row is ``[table,
+        key, before, after]`` with the images as value lists in that order
+        (or null). An import of 200,000 facts would otherwise repeat every
+        column name in every row image.
+        """
+        columns: dict[str, list[str]] = {}
+        rows = []
+        for change in self.changes:
+            image = change.after if change.after is not None else change.before
+            names = columns.setdefault(change.table, list(image) if image else [])
+            rows.append([change.table, change.key, _values(change.before, names), _values(change.after, names)])
+        return [columns, rows]
 
     @classmethod
-    def from_list(cls, data: list[dict[str, Any]]) -> "ChangeSet":
-        return cls([RowChange.from_dict(item) for item in data])
+    def from_list(cls, data: list[Any]) -> "ChangeSet":
+        columns, rows = data
+        return cls([
+            RowChange(table, int(key), _image(before, columns[table]), _image(after, columns[table]))
+            for table, key, before, after in rows
+        ])
+
+
+def _values(image: Row | None, names: list[str]) -> list[Any] | None:
+    return None if image is None else [image.get(name) for name in names]
+
+
+def _image(values: list[Any] | None, names: list[str]) -> Row | None:
+    return None if values is None else dict(zip(names, values, strict=True))

@@ -40,30 +40,29 @@ class ImportStructuralFacts(EditCommand):
 
     def run(self, ctx: EditContext) -> None:
         journal = ctx.journal
-        refs = [f["subject"] for f in self.facts] + [f["object"] for f in self.facts if "key" in f["object"]]
         entities = _EntityIndex(journal, ctx.base_iri)
-        entities.load(ref["key"] for ref in refs)
-        triples: dict[tuple, int] = {}
+        entities.ensure_all([f["subject"] for f in self.facts]
+                            + [f["object"] for f in self.facts if "key" in f["object"]])
+        # Triples that may already exist can only hang on entities that existed before.
+        known = {_identity(row): row["id"] for row in journal.rows_in("triple", "subject_id", entities.existing)}
+        new_rows: list[dict[str, Any]] = []
+        pending: dict[tuple, int] = {}  # identity -> index in new_rows
+        evidence: list[tuple[tuple, int]] = []  # (identity, segment id)
         for fact in self.facts:
-            subject_id = entities.ensure(fact["subject"])
-            obj = fact["object"]
-            values: dict[str, Any] = {"subject_id": subject_id, "predicate": fact["predicate"]}
-            if "key" in obj:
-                values.update(object_id=entities.ensure(obj), object_literal=None, datatype=None, lang=None)
-            else:
-                values.update(object_id=None, object_literal=obj["literal"], datatype=obj.get("datatype"),
-                              lang=obj.get("lang"))
-            identity = tuple(values[k] for k in ("subject_id", "predicate", "object_id", "object_literal",
-                                                 "datatype", "lang"))
-            triple_id = triples.get(identity) or _existing_triple(journal, values)
-            if triple_id is None:
-                triple_id = journal.insert("triple", {
-                    **values, "status": str(TripleStatus.ACCEPTED), "origin": str(Origin(fact["origin"])),
-                    "confidence": 1.0, "status_reason": None,
-                })
-            triples[identity] = triple_id
-            journal.insert("provenance", {"triple_id": triple_id, "segment_id": fact["segment_id"], "chunk_id": None,
-                                          "span_start": None, "span_end": None, "run_id": None})
+            values = _triple_values(fact, entities)
+            identity = _identity(values)
+            if identity not in known and identity not in pending:
+                pending[identity] = len(new_rows)
+                new_rows.append({**values, "status": str(TripleStatus.ACCEPTED),
+                                 "origin": str(Origin(fact["origin"])), "confidence": 1.0, "status_reason": None})
+            evidence.append((identity, fact["segment_id"]))
+        for identity, triple_id in zip(pending, journal.insert_many("triple", new_rows), strict=True):
+            known[identity] = triple_id
+        journal.insert_many("provenance", [
+            {"triple_id": known[identity], "segment_id": segment_id, "chunk_id": None, "span_start": None,
+             "span_end": None, "run_id": None}
+            for identity, segment_id in evidence
+        ])
 
     def describe(self) -> str:
         return f"import {len(self.facts)} facts from document {self.document_id}"
@@ -113,28 +112,48 @@ class RetractDocumentFacts(EditCommand):
 
 
 class _EntityIndex:
-    """Import keys → entity ids, creating entities for keys seen for the first time."""
+    """Import keys → entity ids; entities for keys seen for the first time are created in one batch."""
 
     def __init__(self, journal: RowJournal, base_iri: str) -> None:
         self.journal, self.base_iri = journal, base_iri
         self.ids: dict[str, int] = {}
+        self.existing: set[int] = set()
 
-    def load(self, keys: Any) -> None:
-        for key, alias_id in self.journal.keys_in("alias", "text", keys, origin=KEY_ALIAS_ORIGIN):
-            entity_id = self.journal.require("alias", alias_id)["entity_id"]
-            self.ids.setdefault(key, _active(self.journal, entity_id))
+    def ensure_all(self, refs: list[dict[str, Any]]) -> None:
+        wanted = {ref["key"]: ref for ref in refs}
+        for key, alias_id in self.journal.keys_in("alias", "text", wanted, origin=KEY_ALIAS_ORIGIN):
+            entity_id = _active(self.journal, self.journal.require("alias", alias_id)["entity_id"])
+            self.ids.setdefault(key, entity_id)
+            self.existing.add(entity_id)
+        missing = [ref for key, ref in wanted.items() if key not in self.ids]
+        names = [" ".join(str(ref.get("name") or ref["key"]).split()) or ref["key"] for ref in missing]
+        entity_ids = self.journal.insert_many("entity", [
+            {"name": name, "class_name": ref.get("class"), "iri": mint_entity_iri(self.base_iri, name),
+             "status": str(EntityStatus.ACTIVE), "merged_into": None}
+            for ref, name in zip(missing, names, strict=True)
+        ])
+        self.journal.insert_many("alias", [
+            {"entity_id": entity_id, "text": ref["key"], "origin": KEY_ALIAS_ORIGIN}
+            for ref, entity_id in zip(missing, entity_ids, strict=True)
+        ])
+        self.ids.update((ref["key"], entity_id) for ref, entity_id in zip(missing, entity_ids, strict=True))
 
-    def ensure(self, ref: dict[str, Any]) -> int:
-        key = ref["key"]
-        if key not in self.ids:
-            name = " ".join(str(ref.get("name") or key).split()) or key
-            entity_id = self.journal.insert("entity", {
-                "name": name, "class_name": ref.get("class"), "iri": mint_entity_iri(self.base_iri, name),
-                "status": str(EntityStatus.ACTIVE), "merged_into": None,
-            })
-            self.journal.insert("alias", {"entity_id": entity_id, "text": key, "origin": KEY_ALIAS_ORIGIN})
-            self.ids[key] = entity_id
+    def __getitem__(self, key: str) -> int:
         return self.ids[key]
+
+
+def _triple_values(fact: dict[str, Any], entities: _EntityIndex) -> dict[str, Any]:
+    obj = fact["object"]
+    values: dict[str, Any] = {"subject_id": entities[fact["subject"]["key"]], "predicate": fact["predicate"]}
+    if "key" in obj:
+        values.update(object_id=entities[obj["key"]], object_literal=None, datatype=None, lang=None)
+    else:
+        values.update(object_id=None, object_literal=obj["literal"], datatype=obj.get("datatype"), lang=obj.get("lang"))
+    return values
+
+
+def _identity(row: dict[str, Any]) -> tuple:
+    return tuple(row[k] for k in ("subject_id", "predicate", "object_id", "object_literal", "datatype", "lang"))
 
 
 def _active(journal: RowJournal, entity_id: int) -> int:
@@ -147,14 +166,6 @@ def _active(journal: RowJournal, entity_id: int) -> int:
             return entity_id
         entity_id = row["merged_into"]
     return entity_id
-
-
-def _existing_triple(journal: RowJournal, values: dict[str, Any]) -> int | None:
-    for triple_id in journal.keys("triple", subject_id=values["subject_id"], predicate=values["predicate"]):
-        row = journal.require("triple", triple_id)
-        if all(row[k] == values[k] for k in ("object_id", "object_literal", "datatype", "lang")):
-            return triple_id
-    return None
 
 
 def _delete_if_only_imported(journal: RowJournal, entity_id: int) -> None:

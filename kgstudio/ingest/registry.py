@@ -60,7 +60,8 @@ class ReaderRegistry:
             if reader not in named and _sniffs(reader, head):
                 note = None
                 if named:
-                    note = f"named like a {named[0].name} file, but its content is {reader.name}; read as {reader.name}"
+                    suffix = source.name.rsplit(".", 1)[-1] if "." in source.name else source.name
+                    note = f"the name says .{suffix} but the content is {reader.name}; read as {reader.name}"
                 return ReaderChoice(reader, note)
         return ReaderChoice(named[0]) if named else None
 

@@ -34,6 +34,7 @@ from kgstudio.store import Project
 from kgstudio.store.repositories import utcnow
 
 MAX_ATTACHMENT_DEPTH = 3
+FACTS_PER_EDIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -229,8 +230,12 @@ class _Importer:
             "origin": fact.origin,
             "segment_id": segments[fact.segment].id,
         } for fact in result.facts]
-        self.history.execute(ImportStructuralFacts(document.id, facts), actor=Actor.IMPORT,  # type: ignore[arg-type]
-                             reason=f"read from {path}")
+        # In batches: one edit (and its exact row images) per batch keeps memory bounded for big sheets.
+        for start in range(0, len(facts), FACTS_PER_EDIT):
+            batch = facts[start:start + FACTS_PER_EDIT]
+            part = f" (facts {start + 1}-{start + len(batch)} of {len(facts)})" if len(facts) > FACTS_PER_EDIT else ""
+            self.history.execute(ImportStructuralFacts(document.id, batch),  # type: ignore[arg-type]
+                                 actor=Actor.IMPORT, reason=f"read from {path}{part}")
         return len(facts)
 
     def _retire(self, document: Document) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from kgstudio.domain import ChangeSet, RowChange
 from kgstudio.domain.changes import Row
 from kgstudio.errors import EditConflictError, EditError
+from kgstudio.store.bulk import insert_rows
 from kgstudio.store.schema import JOURNALED_TABLES
 
 
@@ -61,12 +62,36 @@ class RowJournal:
             found.extend((row[0], row[1]) for row in self._connection.execute(query))
         return found
 
-    def insert(self, table: str, values: Row) -> int:
+    def rows_in(self, table: str, column: str, values: Iterable[Any]) -> list[Row]:
+        """Whole rows whose ``column`` is one of ``values`` (queried in batches)."""
         sa_table = _table(table)
-        result = self._connection.execute(sa_table.insert().values(**_from_json(sa_table, values)))
-        key = int(result.inserted_primary_key[0])
-        self.changes.changes.append(RowChange(table, key, None, self.require(table, key)))
-        return key
+        wanted = list(dict.fromkeys(values))
+        rows: list[Row] = []
+        for start in range(0, len(wanted), 500):
+            query = select(sa_table).where(sa_table.c[column].in_(wanted[start:start + 500]))
+            rows.extend(_to_json(sa_table, row) for row in self._connection.execute(query).mappings())
+        return rows
+
+    def insert(self, table: str, values: Row) -> int:
+        return self.insert_many(table, [values])[0]
+
+    def insert_many(self, table: str, rows: list[Row]) -> list[int]:
+        """Insert rows in one statement; returns their new ids in order.
+
+        Every column of a journaled table is given by the commands (none has a
+        server default), so the stored row is exactly the values plus the id:
+        the after-image is built from them instead of being read back.
+        """
+        if not rows:
+            return []
+        sa_table = _table(table)
+        columns = [c.name for c in sa_table.columns if c.name != "id"]
+        full = [_to_json(sa_table, {name: row.get(name) for name in columns}) for row in rows]
+        ids = insert_rows(self._connection, sa_table, [_from_json(sa_table, r) for r in full])
+        append = self.changes.changes.append
+        for key, row in zip(ids, full, strict=True):
+            append(RowChange(table, key, None, {"id": key, **row}))
+        return ids
 
     def update(self, table: str, key: int, **values: Any) -> None:
         sa_table = _table(table)
@@ -88,25 +113,45 @@ def apply_changes(session: Session, changes: ChangeSet) -> None:
 
     Used for undo (with the inverted change set) and redo. Raises
     :class:`EditConflictError` when a row differs; the caller's transaction
-    then rolls back, so nothing is half-applied.
+    then rolls back, so nothing is half-applied. Consecutive changes of one
+    kind to one table (an import's thousands of inserts) are checked with one
+    query and written with one statement per batch.
     """
-    journal = RowJournal(session)
-    connection = journal._connection
-    for change in changes.changes:
-        sa_table = _table(change.table)
-        current = journal.get(change.table, change.key)
-        if current != change.before:
-            raise EditConflictError(
-                f"{change.table} {change.key} changed since this edit was made; "
-                "undo/redo would overwrite that change, so it was refused"
-            )
-        where = sa_table.c.id == change.key
-        if change.after is None:
-            connection.execute(sa_table.delete().where(where))
-        elif change.before is None:
-            connection.execute(sa_table.insert().values(**_from_json(sa_table, change.after)))
+    connection = session.connection()
+    for (table, kind), run in _runs(changes.changes):
+        sa_table = _table(table)
+        keys = [change.key for change in run]
+        current = {}
+        for start in range(0, len(keys), 500):
+            query = select(sa_table).where(sa_table.c.id.in_(keys[start:start + 500]))
+            current.update((row["id"], _to_json(sa_table, row)) for row in connection.execute(query).mappings())
+        for change in run:
+            if current.get(change.key) != change.before:
+                raise EditConflictError(
+                    f"{change.table} {change.key} changed since this edit was made; "
+                    "undo/redo would overwrite that change, so it was refused"
+                )
+        if kind == "delete":
+            for start in range(0, len(keys), 500):
+                connection.execute(sa_table.delete().where(sa_table.c.id.in_(keys[start:start + 500])))
+        elif kind == "insert":
+            connection.execute(sa_table.insert(), [_from_json(sa_table, change.after) for change in run])
         else:
-            connection.execute(sa_table.update().where(where).values(**_from_json(sa_table, change.after)))
+            for change in run:
+                connection.execute(sa_table.update().where(sa_table.c.id == change.key)
+                                   .values(**_from_json(sa_table, change.after)))
+
+
+def _runs(changes: list[RowChange]) -> list[tuple[tuple[str, str], list[RowChange]]]:
+    """Consecutive changes grouped by (table, insert/update/delete), order kept."""
+    runs: list[tuple[tuple[str, str], list[RowChange]]] = []
+    for change in changes:
+        kind = "insert" if change.before is None else "delete" if change.after is None else "update"
+        if runs and runs[-1][0] == (change.table, kind):
+            runs[-1][1].append(change)
+        else:
+            runs.append(((change.table, kind), [change]))
+    return runs
 
 
 def _table(name: str) -> Table:
@@ -117,12 +162,23 @@ def _table(name: str) -> Table:
 
 
 def _to_json(table: Table, row: Any) -> Row:
-    return {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in row.items()}
+    """A JSON-ready copy: datetimes as ISO text, enum members as their plain values."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, str) and type(value) is not str:
+            value = str(value)  # a StrEnum member: store and compare the plain string
+        out[key] = value
+    return out
 
 
 def _from_json(table: Table, row: Row) -> Row:
+    dates = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+    if not dates:
+        return row
     values = dict(row)
-    for column in table.columns:
-        if isinstance(column.type, DateTime) and isinstance(values.get(column.name), str):
-            values[column.name] = datetime.fromisoformat(values[column.name])
+    for name in dates:
+        if isinstance(values.get(name), str):
+            values[name] = datetime.fromisoformat(values[name])
     return values

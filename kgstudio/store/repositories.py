@@ -39,6 +39,7 @@ from kgstudio.domain import (
     TripleStatus,
 )
 from kgstudio.domain.locators import locator_from_dict, locator_to_dict
+from kgstudio.store.bulk import insert_rows
 from kgstudio.store.schema import (
     AliasRow,
     CandidateRow,
@@ -155,14 +156,14 @@ class DocumentRepository:
         row.status, row.error = str(status), error
 
     def add_segments(self, segments: Iterable[Segment]) -> None:
-        for segment in segments:
-            row = SegmentRow(
-                document_id=segment.document_id, ordinal=segment.ordinal, kind=segment.kind,
-                text=segment.text, locator=locator_to_dict(segment.locator), table=segment.table,
-            )
-            self.session.add(row)
-            self.session.flush()
-            segment.id = row.id
+        segments = list(segments)
+        ids = insert_rows(self.session.connection(), SegmentRow.__table__, [
+            {"document_id": s.document_id, "ordinal": s.ordinal, "kind": s.kind, "text": s.text,
+             "locator": locator_to_dict(s.locator), "table": s.table}
+            for s in segments
+        ])
+        for segment, segment_id in zip(segments, ids, strict=True):
+            segment.id = segment_id
 
     def segments(self, document_id: int) -> list[Segment]:
         rows = self.session.scalars(
@@ -174,14 +175,14 @@ class DocumentRepository:
         ]
 
     def add_chunks(self, chunks: Iterable[Chunk]) -> None:
-        for chunk in chunks:
-            row = ChunkRow(
-                document_id=chunk.document_id, segment_start=chunk.segment_start,
-                segment_end=chunk.segment_end, text=chunk.text, tokens=chunk.tokens, sha256=chunk.sha256,
-            )
-            self.session.add(row)
-            self.session.flush()
-            chunk.id = row.id
+        chunks = list(chunks)
+        ids = insert_rows(self.session.connection(), ChunkRow.__table__, [
+            {"document_id": c.document_id, "segment_start": c.segment_start, "segment_end": c.segment_end,
+             "text": c.text, "tokens": c.tokens, "sha256": c.sha256}
+            for c in chunks
+        ])
+        for chunk, chunk_id in zip(chunks, ids, strict=True):
+            chunk.id = chunk_id
 
     def chunks(self, document_id: int) -> list[Chunk]:
         rows = self.session.scalars(select(ChunkRow).where(ChunkRow.document_id == document_id).order_by(ChunkRow.id))
