@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,22 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
     return home
 
 
+def require_shared_data() -> Path:
+    """The shared real-world test files (../shared/data next to the repository).
+
+    Skips when they are absent, unless KGSTUDIO_REQUIRE_SHARED_DATA=1 (CI), where that is a failure.
+    """
+    if not SHARED_DATA.is_dir():
+        message = f"shared test data not found at {SHARED_DATA}"
+        if os.environ.get("KGSTUDIO_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED_DATA
+
+
 @pytest.fixture
 def shared_data() -> Path:
-    """The shared real-world test files (../shared/data next to the repository)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_DATA}")
-    return SHARED_DATA
+    return require_shared_data()
 
 
 def sha256_of(path: Path) -> str:

@@ -47,6 +47,10 @@ from kgstudio.ingest.reader import EntityRef, FactDraft, Literal, ReadResult, Se
 HEADER_WINDOW = 25  # non-empty rows looked at to find the header
 LONG_TEXT = 200  # text cells longer than this also become a "text" segment for the LLM
 NAME_LIMIT = 120  # characters of a row entity's name
+# Facts one file may yield. A result is held in memory until it is stored
+# (about 2.5 KB a fact at peak, measured), so a 100 MB sheet would need
+# gigabytes; past this the rows are counted, not read, and a defect says so.
+MAX_FACTS_PER_FILE = 500_000
 _LITERAL_CACHE_LIMIT = 100_000  # identical literals are shared (repetitive columns), up to this many
 
 # Excel error values: a cached "#REF!" is no fact about anything.
@@ -221,12 +225,21 @@ class SheetTableWriter:
             window = window[found + 1:]
         for number, cells in window:
             table.add_row(number, cells)
+        skipped = 0
         for number, values in rows:
             last_row = number if len(values) else last_row  # openpyxl's count: rows with cells
+            if len(self.result.facts) >= MAX_FACTS_PER_FILE:
+                skipped += 1 if len(values) else 0
+                continue
             cells, bad = clean_cells(values)
             errors += bad
             if cells:
                 table.add_row(number, cells)
+        if skipped:
+            self.result.defects.append(
+                f"sheet {sheet.name!r}: only the rows up to {table.last_read_row} were imported; {skipped:,} more "
+                f"rows were left out (a file may give at most {MAX_FACTS_PER_FILE:,} facts); split the file to "
+                "import the rest")
         self.result.defects.extend(f"sheet {sheet.name!r}: {defect}" for defect in sheet.defects)
         return {
             "name": sheet.name,
@@ -257,6 +270,7 @@ class _Table:
     """The rows of one sheet below its header (or all of them when it has none)."""
 
     def __init__(self, sheet: str, writer: SheetTableWriter, header: Row | None) -> None:
+        self.last_read_row = 0
         self.sheet = sheet
         self.writer = writer
         self.header_row = header[0] if header else None
@@ -298,6 +312,7 @@ class _Table:
 
     def add_row(self, number: int, cells: list[Any]) -> None:
         """One data row -> one row segment, one fact per filled column, long-text segments."""
+        self.last_read_row = number
         filled = [i for i, value in enumerate(cells) if value is not None]
         if self._header_span is not None:
             if repeats_header(cells, self.header_cells):

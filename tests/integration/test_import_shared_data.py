@@ -19,10 +19,9 @@ def kgstudio(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from tests.conftest import SHARED_DATA
+    from tests.conftest import require_shared_data
 
-    if not SHARED_DATA.is_dir():
-        pytest.skip("shared test data not found")
+    SHARED_DATA = require_shared_data()
     project = str(tmp_path_factory.mktemp("corpus") / "corpus.kgs")
     assert kgstudio("new", project).returncode == 0
     folders = [str(SHARED_DATA / f) for f in FOLDERS]

@@ -608,3 +608,19 @@ def test_xls_merged_cells_are_filled() -> None:
         ["Team", "Lead", "Goal"], ["Team", "Ada", "Ship"], ["Core", "Bob", "Bob"],
     ]
     assert book.unloaded == [0]
+
+
+def test_a_sheet_too_big_for_memory_is_cut_with_a_clear_defect(tmp_path, monkeypatch) -> None:
+    import kgstudio.ingest.sheet_table as sheet_table
+    from kgstudio.ingest.excel import SpreadsheetReader
+    from kgstudio.ingest.reader import ReadOptions, Source
+
+    monkeypatch.setattr(sheet_table, "MAX_FACTS_PER_FILE", 30)
+    path = tmp_path / "big.csv"
+    path.write_text("name,city,year\n" + "".join(f"Person {i},Town {i},{1900 + i}\n" for i in range(100)))
+    (result,) = SpreadsheetReader().read(Source.from_path(path), ReadOptions())
+    (defect,) = [d for d in result.defects if "left out" in d]
+    read_rows = len(result.facts) // 3
+    assert 10 <= read_rows < 100  # the header search window is always read, then the cap holds
+    assert f"only the rows up to {read_rows + 1} were imported; {100 - read_rows} more rows were left out" in defect
+    assert "split the file" in defect
