@@ -149,8 +149,8 @@ class _Importer:
         stored = _Stored(root)
         try:
             for result in choice.reader.read(source, self.options.read):
-                if choice.note:
-                    result.defects.insert(0, choice.note)
+                if choice.note:  # nothing was lost: a fact about the file, not a defect
+                    result.metadata["read_as"] = choice.note
                 self._store_result(stored, result, path, depth=0)
         except ReadError as exc:
             return self._finish_failed(stored, str(exc))
@@ -166,7 +166,7 @@ class _Importer:
                 root.title, root.imported_at = Path(path).name, utcnow()
                 repos.documents.update(root)
         outcome = "partial" if stored.defects else "imported"
-        return FileOutcome(path, outcome, stored.documents, stored.facts, _summary(stored.defects))
+        return FileOutcome(path, outcome, stored.documents, stored.facts, _summary(stored.defects) or choice.note)
 
     def _store_result(self, stored: "_Stored", result: ReadResult, path: str, depth: int,
                       parent: Document | None = None, nest: EmailLocator | None = None) -> Document:

@@ -145,8 +145,11 @@ def test_one_bad_file_never_stops_the_rest(project: Project, tmp_path: Path) -> 
 
 def test_content_beats_a_lying_extension(project: Project, tmp_path: Path) -> None:
     report = run(project, write(tmp_path / "really-a-note.box", "NOTE\ntext"))
-    assert report.files[0].outcome == "partial"
+    assert report.files[0].outcome == "imported"  # nothing was lost
     assert report.files[0].message == "the name says .box but the content is note; read as note"
+    with project.repositories() as repos:
+        (document,) = repos.documents.list()
+    assert document.kind == "note" and document.metadata["read_as"] == report.files[0].message
 
 
 def test_attachments_are_read_again_with_nested_locators(project: Project, tmp_path: Path) -> None:
