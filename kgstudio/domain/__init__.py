@@ -34,12 +34,13 @@ from kgstudio.domain.ontology import (
     OntologyProperty,
 )
 from kgstudio.domain.runs import Run, RunStatus
+from kgstudio.domain.seeds import Seed, SeedOrigin, SeedStatus
 
 __all__ = [
     "Actor", "Alias", "Candidate", "ChangeSet", "Chunk", "CompetencyQuestion",
     "ContractResult", "Document", "DocumentStatus", "EditRecord", "EditState",
     "EmailLocator", "Entity", "EntityStatus", "Locator", "Merge", "Ontology",
     "OntologyClass", "OntologyProperty", "Origin", "PdfLocator", "Provenance",
-    "RowChange", "Run", "RunStatus", "Segment", "SheetLocator", "TextLocator", "Triple",
-    "TripleStatus", "locator_from_dict",
+    "RowChange", "Run", "RunStatus", "Seed", "SeedOrigin", "SeedStatus", "Segment", "SheetLocator",
+    "TextLocator", "Triple", "TripleStatus", "locator_from_dict",
 ]

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgstudio import __version__
-from kgstudio.domain import DocumentStatus, EditState, EntityStatus, Origin, RunStatus, TripleStatus
+from kgstudio.domain import DocumentStatus, EditState, EntityStatus, Origin, RunStatus, SeedStatus, TripleStatus
 from kgstudio.errors import ProjectError, SchemaTooNewError
 from kgstudio.store import migrations
 from kgstudio.store.location import ProjectLocation, read_sqlite_meta
@@ -32,6 +32,7 @@ from kgstudio.store.schema import (
     EntityRow,
     Meta,
     RunRow,
+    SeedRow,
     SegmentRow,
     TripleRow,
 )
@@ -218,6 +219,7 @@ class Project:
             entities = grouped(EntityRow.status, EntityStatus)
             runs = grouped(RunRow.status, RunStatus)
             edits = grouped(EditLogRow.state, EditState)
+            seeds = grouped(SeedRow.status, SeedStatus)
             failed_candidates = count(CandidateRow, CandidateRow.error.is_not(None))
             return {
                 "project": str(self.location),
@@ -233,6 +235,7 @@ class Project:
                     "by_origin": grouped(TripleRow.origin, Origin),
                 },
                 "runs": {"total": sum(runs.values()), "by_status": runs},
+                "seeds": {"total": sum(seeds.values()), "by_status": seeds},
                 "errors": {
                     "documents": documents[DocumentStatus.FAILED],
                     "candidates": failed_candidates,

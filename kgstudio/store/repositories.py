@@ -1,17 +1,17 @@
 """Repositories: take and return ``kgstudio.domain`` objects; ORM rows stay inside.
 
-Documents, segments, chunks, runs, candidates, the ontology and competency
-questions are written here directly. The graph (entities, aliases, triples,
+Documents, segments, chunks, runs, candidates, the ontology, competency
+questions and seed concepts are written here directly. The graph (entities, aliases, triples,
 provenance, merges) is *read* here and written only through the row journal
 by ``kgstudio.edit`` commands, so every graph change is undoable and audited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from kgstudio.domain import (
@@ -34,11 +34,15 @@ from kgstudio.domain import (
     Provenance,
     Run,
     RunStatus,
+    Seed,
+    SeedOrigin,
+    SeedStatus,
     Segment,
     Triple,
     TripleStatus,
 )
 from kgstudio.domain.locators import locator_from_dict, locator_to_dict
+from kgstudio.errors import EditError
 from kgstudio.store.bulk import insert_rows
 from kgstudio.store.schema import (
     AliasRow,
@@ -53,6 +57,7 @@ from kgstudio.store.schema import (
     OntologyPropertyRow,
     ProvenanceRow,
     RunRow,
+    SeedRow,
     SegmentRow,
     TripleRow,
 )
@@ -73,6 +78,7 @@ class Repositories:
         self.graph = GraphReader(session)
         self.ontology = OntologyRepository(session)
         self.questions = CompetencyQuestionRepository(session)
+        self.seeds = SeedRepository(session)
         self.edit_log = EditLogRepository(session)
 
 
@@ -189,6 +195,20 @@ class DocumentRepository:
         return [
             Chunk(r.document_id, r.segment_start, r.segment_end, r.text, r.tokens, r.sha256, r.id) for r in rows
         ]
+
+    def current_chunk_texts(self, batch: int = 200) -> Iterator[str]:
+        """The text of every chunk of an imported (not replaced or failed) document, streamed in id order."""
+        query = select(ChunkRow.text).where(ChunkRow.document_id.in_(self._current_ids())).order_by(ChunkRow.id)
+        yield from self.session.scalars(query.execution_options(yield_per=batch))
+
+    def count_current_chunks(self) -> int:
+        query = select(func.count()).select_from(ChunkRow).where(ChunkRow.document_id.in_(self._current_ids()))
+        return self.session.scalar(query) or 0
+
+    @staticmethod
+    def _current_ids() -> Select[tuple[int]]:
+        return select(DocumentRow.id).where(
+            DocumentRow.status.in_([str(DocumentStatus.IMPORTED), str(DocumentStatus.PARTIAL)]))
 
 
 class RunRepository:
@@ -321,6 +341,98 @@ class CompetencyQuestionRepository:
         return [CompetencyQuestion(r.text, r.sparql, r.status, r.last_answer, r.id) for r in rows]
 
 
+class SeedRepository:
+    """Seed concepts. Phrases are unique ignoring case; unknown ids and clashes raise :class:`EditError`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(SeedRow)) or 0
+
+    def list(self, include_rejected: bool = False) -> list[Seed]:
+        """Seeds by score, highest first (ties by id, so the order is stable)."""
+        query = select(SeedRow).order_by(SeedRow.score.desc(), SeedRow.id)
+        if not include_rejected:
+            query = query.where(SeedRow.status != str(SeedStatus.REJECTED))
+        return [_seed(row) for row in self.session.scalars(query)]
+
+    def get(self, seed_id: int) -> Seed | None:
+        row = self.session.get(SeedRow, seed_id)
+        return _seed(row) if row else None
+
+    def find(self, text: str) -> Seed | None:
+        """The seed whose phrase equals ``text`` ignoring case and surrounding space, if any."""
+        row = self._by_key().get(_seed_key(text))
+        return _seed(row) if row else None
+
+    def add(self, seed: Seed) -> Seed:
+        text = _seed_text(seed.text)
+        clash = self._by_key().get(_seed_key(text))
+        if clash is not None:
+            raise EditError(f"seed {clash.text!r} already exists (#{clash.id})")
+        row = SeedRow(text=text, score=seed.score, status=str(seed.status), origin=str(seed.origin))
+        self.session.add(row)
+        self.session.flush()
+        seed.id, seed.text = row.id, text
+        return seed
+
+    def set_status(self, seed_id: int, status: SeedStatus) -> Seed:
+        row = self._row(seed_id)
+        row.status = str(SeedStatus(status))
+        return _seed(row)
+
+    def rename(self, seed_id: int, text: str) -> Seed:
+        """Change a seed's phrase; it becomes the user's, so a recompute keeps it."""
+        row = self._row(seed_id)
+        text = _seed_text(text)
+        clash = self._by_key().get(_seed_key(text))
+        if clash is not None and clash.id != seed_id:
+            raise EditError(f"seed {clash.text!r} already exists (#{clash.id})")
+        row.text, row.origin = text, str(SeedOrigin.USER)
+        return _seed(row)
+
+    def replace_proposed(self, seeds: Iterable[Seed], limit: int | None = None) -> list[Seed]:
+        """Store a recompute: machine-proposed seeds are replaced, every reviewed or user seed stays.
+
+        A new phrase that matches a kept seed (ignoring case) is not proposed
+        again; a kept machine seed takes the new score. At most ``limit`` new
+        proposals are stored, in the order given. Returns them.
+        """
+        for row in self.session.scalars(select(SeedRow).where(
+                SeedRow.status == str(SeedStatus.PROPOSED), SeedRow.origin == str(SeedOrigin.TEXTRANK))):
+            self.session.delete(row)
+        self.session.flush()
+        kept = self._by_key()
+        added: list[SeedRow] = []
+        for seed in seeds:
+            key = _seed_key(seed.text)
+            if key in kept:
+                if kept[key].origin == str(SeedOrigin.TEXTRANK):
+                    kept[key].score = seed.score
+                continue
+            if limit is not None and len(added) >= limit:
+                continue
+            row = SeedRow(text=_seed_text(seed.text), score=seed.score, status=str(SeedStatus.PROPOSED),
+                          origin=str(SeedOrigin.TEXTRANK))
+            self.session.add(row)
+            kept[key] = row
+            added.append(row)
+        self.session.flush()
+        return [_seed(row) for row in added]
+
+    def _row(self, seed_id: int) -> SeedRow:
+        row = self.session.get(SeedRow, seed_id)
+        if row is None:
+            raise EditError(f"no seed #{seed_id}")
+        return row
+
+    def _by_key(self) -> dict[str, SeedRow]:
+        # Seeds number in the hundreds at most: comparing in Python gives Unicode case folding
+        # on every engine (SQLite's lower() folds ASCII only).
+        return {_seed_key(row.text): row for row in self.session.scalars(select(SeedRow))}
+
+
 class EditLogRepository:
     """The audit log, which is also the persistent undo/redo history."""
 
@@ -386,6 +498,21 @@ def _entity(row: EntityRow) -> Entity:
 def _triple(row: TripleRow) -> Triple:
     return Triple(row.subject_id, row.predicate, row.object_id, row.object_literal, row.datatype, row.lang,
                   TripleStatus(row.status), Origin(row.origin), row.confidence, row.status_reason, row.id)
+
+
+def _seed(row: SeedRow) -> Seed:
+    return Seed(row.text, row.score, SeedStatus(row.status), SeedOrigin(row.origin), row.id)
+
+
+def _seed_text(text: str) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise EditError("a seed needs some text")
+    return cleaned
+
+
+def _seed_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _edit(row: EditLogRow) -> EditRecord:

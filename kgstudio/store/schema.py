@@ -230,6 +230,17 @@ class CompetencyQuestionRow(Base):
     last_answer: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
+class SeedRow(Base):
+    """A seed concept (Graphusion step 1); ``text`` is unique so a phrase is reviewed once."""
+
+    __tablename__ = "seed"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text, unique=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    origin: Mapped[str] = mapped_column(String(16))
+
+
 class ContractResultRow(Base):
     __tablename__ = "contract_result"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kgstudio.domain import (
     Candidate,
     Chunk,
@@ -16,9 +18,13 @@ from kgstudio.domain import (
     PdfLocator,
     Run,
     RunStatus,
+    Seed,
+    SeedOrigin,
+    SeedStatus,
     Segment,
     SheetLocator,
 )
+from kgstudio.errors import EditError
 from kgstudio.store import Project
 
 
@@ -73,3 +79,42 @@ def test_runs_candidates_ontology_questions(tmp_path: Path) -> None:
     assert counts["candidates"] == {"total": 2, "failed": 1}
     assert [c.name for c in classes] == ["Person"] and properties[0].range == "Person"
     assert questions[0].text == "Who knows whom?"
+
+
+def test_seeds_replace_only_machine_proposals(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p.kgs") as project:
+        with project.transaction() as repos:
+            first = repos.seeds.replace_proposed([Seed("heat flow", 0.9), Seed("wall", 0.8), Seed("air gap", 0.7),
+                                                  Seed("Heat Flow", 0.1)])  # same phrase: kept once
+            assert [s.text for s in first] == ["heat flow", "wall", "air gap"]
+            repos.seeds.set_status(first[1].id, SeedStatus.REJECTED)
+            repos.seeds.set_status(first[2].id, SeedStatus.ACCEPTED)
+            mine = repos.seeds.add(Seed("hemp wool", origin=SeedOrigin.USER))
+            with pytest.raises(EditError, match="already exists"):
+                repos.seeds.add(Seed("  HEMP wool"))
+            with pytest.raises(EditError, match="no seed #99"):
+                repos.seeds.set_status(99, SeedStatus.ACCEPTED)
+        with project.transaction() as repos:
+            new = repos.seeds.replace_proposed([Seed("WALL", 1.0), Seed("air gap", 0.95), Seed("brick", 0.5),
+                                                Seed("clay", 0.4)], limit=1)
+            listed = repos.seeds.list()
+            every = repos.seeds.list(include_rejected=True)
+        counts = project.counts()
+    assert [s.text for s in new] == ["brick"]  # the rejected "wall" is not proposed again
+    assert [(s.text, s.status) for s in listed] == [
+        ("air gap", SeedStatus.ACCEPTED), ("brick", SeedStatus.PROPOSED), ("hemp wool", SeedStatus.PROPOSED)]
+    assert listed[0].score == 0.95 and listed[2].id == mine.id  # a kept machine seed takes the new score
+    assert [s.text for s in every if s.status is SeedStatus.REJECTED] == ["wall"]
+    assert counts["seeds"] == {"total": 4, "by_status": {"proposed": 2, "accepted": 1, "rejected": 1}}
+
+
+def test_current_chunk_texts_skip_replaced_and_failed_documents(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p.kgs") as project:
+        with project.transaction() as repos:
+            for status, text in ((DocumentStatus.IMPORTED, "now"), (DocumentStatus.REPLACED, "old"),
+                                 (DocumentStatus.FAILED, "broken"), (DocumentStatus.PARTIAL, "part")):
+                doc = repos.documents.add(Document(f"{text}.pdf", "pdf", text.ljust(64, "0"), status))
+                repos.documents.add_chunks([Chunk(doc.id, 0, 0, text, 1, text.ljust(64, "1"))])
+        with project.repositories() as repos:
+            assert list(repos.documents.current_chunk_texts(batch=1)) == ["now", "part"]
+            assert repos.documents.count_current_chunks() == 2
