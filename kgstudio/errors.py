@@ -28,4 +28,4 @@ class EditConflictError(EditError):
 
 
 class ModelError(KgstudioError):
-    """A model file cannot be found or read."""
+    """A model file cannot be found or read, or a model server cannot be used."""
