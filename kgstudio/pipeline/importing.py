@@ -171,6 +171,7 @@ class _Importer:
     def _store_result(self, stored: "_Stored", result: ReadResult, path: str, depth: int,
                       parent: Document | None = None, nest: EmailLocator | None = None) -> Document:
         """Store one read document (and, recursively, its attachments)."""
+        _strip_nul(result)
         defects = list(result.defects)
         with self.project.transaction() as repos:
             if parent is None and result.part is None and not stored.filled_root:
@@ -269,6 +270,33 @@ class _Stored:
     documents: int = 0
     facts: int = 0
     defects: list[str] = field(default_factory=list)
+
+
+def _strip_nul(result: ReadResult) -> None:
+    """Remove NUL characters from everything a reader returned.
+
+    They carry no meaning in text, SQLite keeps them, and PostgreSQL refuses
+    them; removing them here makes both stores hold the same thing.
+    """
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\x00", "") if "\x00" in value else value
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        return value
+
+    result.title = clean(result.title)
+    result.metadata = clean(result.metadata)
+    result.defects = clean(result.defects)
+    for segment in result.segments:
+        segment.text, segment.table = clean(segment.text), clean(segment.table)
+    for fact in result.facts:
+        fact.subject = dataclasses.replace(fact.subject, key=clean(fact.subject.key), name=clean(fact.subject.name))
+        fact.predicate = clean(fact.predicate)
+        fact.object = (dataclasses.replace(fact.object, key=clean(fact.object.key), name=clean(fact.object.name))
+                       if isinstance(fact.object, EntityRef) else dataclasses.replace(fact.object, value=clean(fact.object.value)))
 
 
 def _ref(ref: EntityRef) -> dict[str, Any]:

@@ -575,3 +575,10 @@ def test_the_command_line_explains_a_wrong_database_in_one_line(pg_url: str) -> 
     assert unreachable.returncode == 1
     assert unreachable.stderr.startswith("kgstudio: error: ") and "Traceback" not in unreachable.stderr
     assert len(unreachable.stderr.strip().splitlines()) == 1
+
+
+def test_text_with_nul_characters_imports_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    from tests.unit.pipeline.test_importing import import_nul_file
+
+    with Project.create(pg_url) as project:
+        import_nul_file(project, tmp_path)

@@ -202,3 +202,36 @@ def test_an_import_killed_midway_is_redone(project: Project, tmp_path: Path) -> 
     assert report.files[0].outcome == "imported"
     with project.repositories() as repos:
         assert len(repos.graph.find_entities("Ada Lovelace")) == 1  # no duplicate entity
+
+
+class NulReader:
+    """A reader whose text carries NUL characters, as some PDFs' text layers do."""
+
+    name, patterns = "nul", ("*.nul",)
+
+    def sniff(self, head: bytes) -> bool:
+        return False
+
+    def read(self, source: Source, options: ReadOptions) -> Iterator[ReadResult]:
+        yield ReadResult("nul", title="Ti\x00tle", metadata={"author": "A\x00da"},
+                         segments=[SegmentDraft("Ada\x00 Lovelace", PdfLocator(1), table=[["a\x00", "b"]])],
+                         facts=[FactDraft(EntityRef("person:ada\x00", "Ada\x00", "Person"), "name",
+                                          Literal("Ada\x00"), 0, "header")])
+
+
+def import_nul_file(project: Project, folder: Path) -> None:
+    """Shared with the PostgreSQL test, where NUL would be refused by the server."""
+    report = import_paths(project, [write(folder / "x.nul", "whatever")], registry=ReaderRegistry([NulReader()]))
+    assert report.files[0].outcome == "imported", report.files[0].message
+    with project.repositories() as repos:
+        (document,) = repos.documents.list()
+        (segment,) = repos.documents.segments(document.id)
+        (entity,) = repos.graph.entities()
+        (triple,) = repos.graph.triples()
+    assert (document.title, document.metadata["author"]) == ("Title", "Ada")
+    assert (segment.text, segment.table) == ("Ada Lovelace", [["a", "b"]])
+    assert (entity.name, triple.object_literal) == ("Ada", "Ada")
+
+
+def test_nul_characters_are_removed_before_storing(project: Project, tmp_path: Path) -> None:
+    import_nul_file(project, tmp_path)
