@@ -95,7 +95,10 @@ def import_paths(
             report.cancelled = True
             break
         progress(done, len(found), str(item.path))
-        if isinstance(item, WalkProblem):
+        if isinstance(item, WalkProblem) and not item.path.exists() and not item.path.is_symlink():
+            # A path the user mistyped: say so, but it is not a document of the project.
+            report.files.append(FileOutcome(str(item.path), "failed", message=item.message))
+        elif isinstance(item, WalkProblem):
             report.files.append(importer.record_failure(item.path, item.message))
         else:
             report.files.append(importer.import_file(item))

@@ -235,3 +235,9 @@ def import_nul_file(project: Project, folder: Path) -> None:
 
 def test_nul_characters_are_removed_before_storing(project: Project, tmp_path: Path) -> None:
     import_nul_file(project, tmp_path)
+
+
+def test_a_mistyped_path_is_reported_but_not_recorded(project: Project, tmp_path: Path) -> None:
+    report = run(project, tmp_path / "Documnets")
+    assert [(f.outcome, f.message) for f in report.files] == [("failed", "no such file or folder")]
+    assert project.counts()["documents"]["total"] == 0 and project.counts()["problems"] == []
