@@ -24,13 +24,6 @@ class RowChange:
     def inverted(self) -> "RowChange":
         return RowChange(self.table, self.key, self.after, self.before)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "key": self.key, "before": self.before, "after": self.after}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RowChange":
-        return cls(data["table"], int(data["key"]), data["before"], data["after"])
-
 
 @dataclass
 class ChangeSet:

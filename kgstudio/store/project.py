@@ -243,12 +243,8 @@ class Project:
                 },
                 "edits": {"undoable": edits[EditState.DONE], "redoable": edits[EditState.UNDONE]},
                 "problems": [
-                    {"path": row.path, "status": row.status, "error": row.error}
-                    for row in s.scalars(
-                        select(DocumentRow)
-                        .where(DocumentRow.status.in_([str(DocumentStatus.FAILED), str(DocumentStatus.PARTIAL)]))
-                        .order_by(DocumentRow.id)
-                    )
+                    {"path": d.path, "status": str(d.status), "error": d.error}
+                    for d in Repositories(s).documents.problems()
                 ],
             }
 

@@ -139,11 +139,11 @@ class DocumentRepository:
         return segments, chunks
 
     def problems(self) -> list[Document]:
-        """Documents that failed or imported only partly, newest first (for status and the GUI)."""
+        """Documents that failed or imported only partly, in import order (for status and the GUI)."""
         rows = self.session.scalars(
             select(DocumentRow)
             .where(DocumentRow.status.in_([str(DocumentStatus.FAILED), str(DocumentStatus.PARTIAL)]))
-            .order_by(DocumentRow.id.desc())
+            .order_by(DocumentRow.id)
         )
         return [_document(row) for row in rows]
 
@@ -152,10 +152,6 @@ class DocumentRepository:
         row = self.session.get_one(DocumentRow, document.id)
         row.title, row.meta, row.status, row.error = document.title, document.metadata, str(document.status), document.error
         row.kind, row.imported_at = document.kind, document.imported_at
-
-    def find_by_sha256(self, sha256: str) -> list[Document]:
-        rows = self.session.scalars(select(DocumentRow).where(DocumentRow.sha256 == sha256))
-        return [_document(row) for row in rows]
 
     def set_status(self, document_id: int, status: DocumentStatus, error: str | None = None) -> None:
         row = self.session.get_one(DocumentRow, document_id)
