@@ -12,7 +12,14 @@ import sys
 from collections.abc import Sequence
 
 from kgstudio import __version__
-from kgstudio.cli import edit_commands, import_commands, model_commands, project_commands, seed_commands
+from kgstudio.cli import (
+    edit_commands,
+    extract_commands,
+    import_commands,
+    model_commands,
+    project_commands,
+    seed_commands,
+)
 from kgstudio.errors import KgstudioError
 
 EXIT_USER_ERROR = 1
@@ -35,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit_commands.register(commands)
     model_commands.register(commands)
     seed_commands.register(commands)
+    extract_commands.register(commands)
     parser.set_defaults(commands=set(commands.choices))
     return parser
 

@@ -33,13 +33,13 @@ from kgstudio.domain.ontology import (
     OntologyClass,
     OntologyProperty,
 )
-from kgstudio.domain.runs import Run, RunStatus
+from kgstudio.domain.runs import LlmCall, Run, RunStatus
 from kgstudio.domain.seeds import Seed, SeedOrigin, SeedStatus
 
 __all__ = [
     "Actor", "Alias", "Candidate", "ChangeSet", "Chunk", "CompetencyQuestion",
     "ContractResult", "Document", "DocumentStatus", "EditRecord", "EditState",
-    "EmailLocator", "Entity", "EntityStatus", "Locator", "Merge", "Ontology",
+    "EmailLocator", "Entity", "EntityStatus", "LlmCall", "Locator", "Merge", "Ontology",
     "OntologyClass", "OntologyProperty", "Origin", "PdfLocator", "Provenance",
     "RowChange", "Run", "RunStatus", "Seed", "SeedOrigin", "SeedStatus", "Segment", "SheetLocator",
     "TextLocator", "Triple", "TripleStatus", "locator_from_dict",

@@ -99,6 +99,9 @@ class Candidate:
     confidence: float | None = None
     raw: str | None = None
     error: str | None = None
+    subject_class: str | None = None
+    object_class: str | None = None
+    llm_call_id: int | None = None
     id: int | None = None
 
 

@@ -27,3 +27,21 @@ class Run:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     id: int | None = None
+
+
+@dataclass
+class LlmCall:
+    """A model's answer for one prompt, cached by ``key`` (see ``kgstudio.pipeline.extract``)."""
+
+    key: str
+    model: str
+    prompt_version: str
+    raw: str
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    params: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    created_at: datetime | None = None
+    id: int | None = None

@@ -16,11 +16,12 @@ from kgstudio.edit.commands import (
     command_from_dict,
     command_names,
 )
+from kgstudio.edit.extract_commands import AddExtractedTriples
 from kgstudio.edit.history import EditHistory
 from kgstudio.edit.import_commands import ImportStructuralFacts, RetractDocumentFacts
 
 __all__ = [
-    "AcceptCandidate", "AddEntity", "AddTriple", "DeleteEntity", "EditCommand", "EditHistory",
+    "AcceptCandidate", "AddEntity", "AddExtractedTriples", "AddTriple", "DeleteEntity", "EditCommand", "EditHistory",
     "ImportStructuralFacts", "MergeEntities", "RejectCandidate", "RetractDocumentFacts", "RenameEntity", "RepointTriple", "RetractTriple",
     "SetEntityClass", "SplitEntity", "command_from_dict", "command_names",
 ]

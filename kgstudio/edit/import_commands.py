@@ -20,6 +20,8 @@ from kgstudio.edit.commands import EditCommand, EditContext, delete_triple, regi
 from kgstudio.store.journal import RowJournal
 
 KEY_ALIAS_ORIGIN = "key"
+# Surface forms the extraction stage met an entity under (see extract_commands).
+EXTRACTED_ALIAS_ORIGIN = "extracted"
 
 
 @register
@@ -177,8 +179,8 @@ def _delete_if_only_imported(journal: RowJournal, entity_id: int) -> None:
         return
     aliases = journal.keys("alias", entity_id=entity_id)
     origins = {journal.require("alias", a)["origin"] for a in aliases}
-    if origins != {KEY_ALIAS_ORIGIN}:
-        return  # not created by an import, or someone (a user, fusion) gave it another name: keep it
+    if not origins or not origins <= {KEY_ALIAS_ORIGIN, EXTRACTED_ALIAS_ORIGIN}:
+        return  # not created by a machine stage, or someone (a user, fusion) gave it another name: keep it
     for alias_id in aliases:
         journal.delete("alias", alias_id)
     journal.delete("entity", entity_id)

@@ -56,7 +56,8 @@ class RowJournal:
         wanted = list(dict.fromkeys(values))
         found: list[tuple[Any, int]] = []
         for start in range(0, len(wanted), 500):
-            query = select(sa_table.c[column], sa_table.c.id).where(sa_table.c[column].in_(wanted[start:start + 500]))
+            query = (select(sa_table.c[column], sa_table.c.id)
+                     .where(sa_table.c[column].in_(wanted[start:start + 500])).order_by(sa_table.c.id))
             for name, value in equal.items():
                 query = query.where(sa_table.c[name] == value)
             found.extend((row[0], row[1]) for row in self._connection.execute(query))

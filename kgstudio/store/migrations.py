@@ -12,13 +12,66 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 
 MigrationStep = Callable[[Connection], None]
 
+
+def _v1_to_v2(connection: Connection) -> None:
+    """Extraction: the ``llm_call`` answer cache, ``chunk_extraction``, and classes on candidates.
+
+    The new tables are declared here as they were in version 2 (not taken from
+    the ORM models, which follow later versions).
+    """
+    meta = MetaData()
+    # Stand-ins so the foreign keys resolve; they are not created.
+    Table("chunk", meta, Column("id", Integer, primary_key=True))
+    Table("run", meta, Column("id", Integer, primary_key=True))
+    Table(
+        "llm_call", meta,
+        Column("id", Integer, primary_key=True),
+        Column("key", String(64), nullable=False, unique=True),
+        Column("model", Text, nullable=False),
+        Column("prompt_version", Text, nullable=False),
+        Column("params", JSON, nullable=False),
+        Column("raw", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("error", Text),
+        Column("prompt_tokens", Integer, nullable=False),
+        Column("completion_tokens", Integer, nullable=False),
+        Column("seconds", Float, nullable=False),
+        Column("created_at", DateTime, nullable=False),
+    )
+    Table(
+        "chunk_extraction", meta,
+        Column("id", Integer, primary_key=True),
+        Column("chunk_id", Integer, ForeignKey("chunk.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("llm_call_id", Integer, ForeignKey("llm_call.id"), nullable=False),
+        Column("run_id", Integer, ForeignKey("run.id"), nullable=False),
+        UniqueConstraint("chunk_id", "llm_call_id"),
+    )
+    meta.create_all(connection, tables=[meta.tables["llm_call"], meta.tables["chunk_extraction"]])
+    for column in ("subject_class TEXT", "object_class TEXT", "llm_call_id INTEGER REFERENCES llm_call(id)"):
+        connection.execute(text(f"ALTER TABLE candidate ADD COLUMN {column}"))
+    connection.execute(text("CREATE INDEX ix_candidate_llm_call_id ON candidate (llm_call_id)"))
+
+
 # from_version -> step that upgrades that version to from_version + 1.
-# Version 1 is the first schema; add ``MIGRATIONS[1] = _v1_to_v2`` with the next change.
-MIGRATIONS: dict[int, MigrationStep] = {}
+MIGRATIONS: dict[int, MigrationStep] = {1: _v1_to_v2}
 
 
 def pending_steps(from_version: int, to_version: int) -> list[MigrationStep]:

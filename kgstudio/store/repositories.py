@@ -27,6 +27,7 @@ from kgstudio.domain import (
     EditState,
     Entity,
     EntityStatus,
+    LlmCall,
     Merge,
     OntologyClass,
     OntologyProperty,
@@ -47,11 +48,13 @@ from kgstudio.store.bulk import insert_rows
 from kgstudio.store.schema import (
     AliasRow,
     CandidateRow,
+    ChunkExtractionRow,
     ChunkRow,
     CompetencyQuestionRow,
     DocumentRow,
     EditLogRow,
     EntityRow,
+    LlmCallRow,
     MergeRow,
     OntologyClassRow,
     OntologyPropertyRow,
@@ -75,6 +78,7 @@ class Repositories:
         self.session = session
         self.documents = DocumentRepository(session)
         self.runs = RunRepository(session)
+        self.extraction = ExtractionRepository(session)
         self.graph = GraphReader(session)
         self.ontology = OntologyRepository(session)
         self.questions = CompetencyQuestionRepository(session)
@@ -197,6 +201,28 @@ class DocumentRepository:
         query = select(ChunkRow.text).where(ChunkRow.document_id.in_(self._current_ids())).order_by(ChunkRow.id)
         yield from self.session.scalars(query.execution_options(yield_per=batch))
 
+    def current_chunk_index(self) -> list[tuple[int, int, str, int]]:
+        """(chunk id, document id, sha256, estimated tokens) of every current chunk, in document order."""
+        query = (select(ChunkRow.id, ChunkRow.document_id, ChunkRow.sha256, ChunkRow.tokens)
+                 .where(ChunkRow.document_id.in_(self._current_ids())).order_by(ChunkRow.document_id, ChunkRow.id))
+        return [tuple(row) for row in self.session.execute(query)]  # type: ignore[misc]
+
+    def chunks_by_id(self, chunk_ids: Iterable[int]) -> dict[int, Chunk]:
+        wanted = list(chunk_ids)
+        found: dict[int, Chunk] = {}
+        for start in range(0, len(wanted), 500):
+            for r in self.session.scalars(select(ChunkRow).where(ChunkRow.id.in_(wanted[start:start + 500]))):
+                found[r.id] = Chunk(r.document_id, r.segment_start, r.segment_end, r.text, r.tokens, r.sha256, r.id)
+        return found
+
+    def segments_between(self, document_id: int, first: int, last: int) -> list[Segment]:
+        """The document's segments with ordinals ``first`` to ``last`` (a chunk's range), in order."""
+        rows = self.session.scalars(
+            select(SegmentRow).where(SegmentRow.document_id == document_id, SegmentRow.ordinal >= first,
+                                     SegmentRow.ordinal <= last).order_by(SegmentRow.ordinal))
+        return [Segment(row.document_id, row.ordinal, row.text, locator_from_dict(row.locator), row.kind, row.table,
+                        row.id) for row in rows]
+
     def count_current_chunks(self) -> int:
         query = select(func.count()).select_from(ChunkRow).where(ChunkRow.document_id.in_(self._current_ids()))
         return self.session.scalar(query) or 0
@@ -238,11 +264,69 @@ class RunRepository:
                 run_id=candidate.run_id, chunk_id=candidate.chunk_id, subject=candidate.subject,
                 predicate=candidate.predicate, object=candidate.object, span_start=candidate.span_start,
                 span_end=candidate.span_end, confidence=candidate.confidence, raw=candidate.raw,
-                error=candidate.error,
+                error=candidate.error, subject_class=candidate.subject_class,
+                object_class=candidate.object_class, llm_call_id=candidate.llm_call_id,
             )
             self.session.add(row)
             self.session.flush()
             candidate.id = row.id
+
+
+class ExtractionRepository:
+    """The model-answer cache and which chunks have been extracted with which answer."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def calls_by_key(self, keys: Iterable[str]) -> dict[str, LlmCall]:
+        wanted = list(keys)
+        found: dict[str, LlmCall] = {}
+        for start in range(0, len(wanted), 500):
+            rows = self.session.scalars(select(LlmCallRow).where(LlmCallRow.key.in_(wanted[start:start + 500])))
+            found.update((row.key, _llm_call(row)) for row in rows)
+        return found
+
+    def add_call(self, call: LlmCall) -> LlmCall:
+        row = LlmCallRow(
+            key=call.key, model=call.model, prompt_version=call.prompt_version, params=call.params, raw=call.raw,
+            attempts=call.attempts, error=call.error, prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens, seconds=call.seconds, created_at=call.created_at or utcnow(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        call.id, call.created_at = row.id, row.created_at
+        return call
+
+    def extracted(self, chunk_ids: Iterable[int]) -> set[tuple[int, int]]:
+        """(chunk id, llm_call id) pairs already turned into candidates, among ``chunk_ids``."""
+        wanted = list(chunk_ids)
+        done: set[tuple[int, int]] = set()
+        for start in range(0, len(wanted), 500):
+            done.update((row[0], row[1]) for row in self.session.execute(
+                select(ChunkExtractionRow.chunk_id, ChunkExtractionRow.llm_call_id)
+                .where(ChunkExtractionRow.chunk_id.in_(wanted[start:start + 500]))).all())
+        return done
+
+    def mark_extracted(self, chunk_id: int, llm_call_id: int, run_id: int) -> None:
+        self.session.add(ChunkExtractionRow(chunk_id=chunk_id, llm_call_id=llm_call_id, run_id=run_id))
+
+    def speed(self, model: str, last: int = 50) -> tuple[float, float] | None:
+        """(prompt tokens/s, generated tokens/s) over this model's recent answers here; None if none."""
+        rows = self.session.execute(
+            select(LlmCallRow.prompt_tokens, LlmCallRow.completion_tokens, LlmCallRow.seconds)
+            .where(LlmCallRow.model == model, LlmCallRow.seconds > 0)
+            .order_by(LlmCallRow.id.desc()).limit(last)).all()
+        if not rows:
+            return None
+        completion = sum(r.completion_tokens for r in rows)
+        seconds = sum(r.seconds for r in rows)
+        return sum(r.prompt_tokens for r in rows) / seconds, completion / seconds
+
+    def candidates(self, chunk_id: int | None = None) -> list[Candidate]:
+        query = select(CandidateRow).order_by(CandidateRow.id)
+        if chunk_id is not None:
+            query = query.where(CandidateRow.chunk_id == chunk_id)
+        return [_candidate(row) for row in self.session.scalars(query)]
 
 
 class GraphReader:
@@ -480,6 +564,17 @@ class EditLogRepository:
 
 
 # --- converters ----------------------------------------------------------------
+
+
+def _llm_call(row: LlmCallRow) -> LlmCall:
+    return LlmCall(row.key, row.model, row.prompt_version, row.raw, row.attempts, row.prompt_tokens,
+                   row.completion_tokens, row.seconds, row.params, row.error, row.created_at, row.id)
+
+
+def _candidate(row: CandidateRow) -> Candidate:
+    return Candidate(row.run_id, row.chunk_id, row.subject, row.predicate, row.object, row.span_start,
+                     row.span_end, row.confidence, row.raw, row.error, row.subject_class, row.object_class,
+                     row.llm_call_id, row.id)
 
 
 def _document(row: DocumentRow) -> Document:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: llm_call cache, chunk_extraction, candidate classes
 APPLICATION_NAME = "kgstudio"
 # PRAGMA application_id of every kgstudio SQLite file ("KGS1"), so `file` and
 # kgstudio itself can tell a project from any other SQLite database.
@@ -123,6 +123,44 @@ class CandidateRow(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     raw: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    subject_class: Mapped[str | None] = mapped_column(Text)
+    object_class: Mapped[str | None] = mapped_column(Text)
+    llm_call_id: Mapped[int | None] = mapped_column(ForeignKey("llm_call.id"), index=True)
+
+
+class LlmCallRow(Base):
+    """One answer of a model, kept by content key so a re-run never asks the model again.
+
+    ``key`` hashes everything the answer depends on: the chunk text, the prompt
+    version, the model's identity and the parameters (ontology, seeds,
+    decoding settings). Written as soon as the answer arrives, in its own
+    transaction, so a killed run loses at most the answer being generated.
+    """
+
+    __tablename__ = "llm_call"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    model: Mapped[str] = mapped_column(Text)
+    prompt_version: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raw: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)  # why the answer could not be used, after the retry
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ChunkExtractionRow(Base):
+    """That a chunk's answer (an ``llm_call``) has been turned into candidates and triples."""
+
+    __tablename__ = "chunk_extraction"
+    __table_args__ = (UniqueConstraint("chunk_id", "llm_call_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chunk_id: Mapped[int] = mapped_column(ForeignKey("chunk.id", ondelete="CASCADE"), index=True)
+    llm_call_id: Mapped[int] = mapped_column(ForeignKey("llm_call.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
 
 
 # --- the graph (journaled: written only through kgstudio.store.journal) ---------
@@ -270,7 +308,9 @@ class EditLogRow(Base):
     state_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+# The graph, plus what extraction records with it in the same edit (candidates, and
+# which chunks are done), so undoing an extraction also makes its chunks pending again.
 JOURNALED_TABLES = {
     row.__tablename__: row.__table__
-    for row in (EntityRow, AliasRow, TripleRow, ProvenanceRow, MergeRow)
+    for row in (EntityRow, AliasRow, TripleRow, ProvenanceRow, MergeRow, CandidateRow, ChunkExtractionRow)
 }

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kgstudio.domain import Actor, Chunk, Document, EditState, PdfLocator, Run, Segment
+from kgstudio.domain import Actor, Chunk, Document, EditState, LlmCall, PdfLocator, Run, Segment
 from kgstudio.edit import (
     AcceptCandidate,
     AddEntity,
+    AddExtractedTriples,
     AddTriple,
     DeleteEntity,
     EditCommand,
@@ -53,6 +54,7 @@ def graph(tmp_path: Path) -> dict:
         repos.documents.add_segments([segment := Segment(doc.id, 0, "IBM is in Armonk.", PdfLocator(1))])
         repos.documents.add_chunks([chunk := Chunk(doc.id, 0, 0, "IBM is in Armonk.", 6, "1" * 64)])
         run = repos.runs.start(Run("extract"))
+        call = repos.extraction.add_call(LlmCall("k" * 64, "model", "extract@1", "{}", 1, 100, 20, 0.5))
     history = EditHistory(project)
 
     def new_entity(name: str, cls: str | None = None, aliases: list[str] | None = None) -> int:
@@ -71,7 +73,7 @@ def graph(tmp_path: Path) -> dict:
     t_founded = new_triple(ibm, "foundingDate", object_literal="1911-06-16", datatype="xsd:date")
     t_knows = new_triple(ada, "knows", object_id=ibm2, status="candidate")
     ids = dict(ibm=ibm, ibm2=ibm2, armonk=armonk, ada=ada, t_hq=t_hq, t_founded=t_founded, t_knows=t_knows,
-               chunk=chunk.id, run=run.id, segment=segment.id, document=doc.id)
+               chunk=chunk.id, run=run.id, segment=segment.id, document=doc.id, call=call.id)
     yield {"path": path, "project": project, "history": history, "ids": ids}
     project.close()
 
@@ -97,6 +99,12 @@ COMMANDS: dict[str, Callable[[dict], EditCommand]] = {
          "object": {"key": "mailto:ada@example.com", "name": "Ada", "class": "Person"}, "origin": "header",
          "segment_id": i["segment"]},
     ]),
+    "add_extracted_triples": lambda i: AddExtractedTriples(i["document"], i["run"], [{
+        "chunk_id": i["chunk"], "llm_call_id": i["call"], "candidates": [
+            {"subject": "IBM", "predicate": "locatedIn", "object": "Yorktown", "object_class": "Place",
+             "span_start": 0, "span_end": 16, "segment_id": i["segment"], "raw": "{}"},
+            {"subject": "IBM", "predicate": "invented", "object": "PC", "raw": "{}", "error": "not in the ontology"},
+        ]}]),
     "retract_document_facts": lambda i: RetractDocumentFacts(i["document"], [i["segment"]], [i["chunk"]]),
 }
 

@@ -1,0 +1,706 @@
+"""Extraction (Graphusion step 2): each chunk to candidate triples with a local LLM.
+
+One request per chunk, built from a versioned prompt file
+(``resources/prompts/extract-v1.txt``), the project's ontology (its
+properties are the only predicates allowed) and the seed concepts as hints.
+The answer is constrained while it is generated where the backend can
+(a JSON schema, or a grammar that also grounds subject and object in the
+chunk's own words), and never trusted after: :func:`parse_answer` checks
+the shape, the predicate, the classes and that subject and object occur in
+the text. An answer that is not usable JSON gets one repair request; a
+second failure is recorded as a failed candidate, never dropped.
+
+The runner (:func:`run_extraction`) is resumable and cached by content.
+Every answer is stored as soon as it arrives (table ``llm_call``) under a
+key hashing the chunk text, the prompt version, the model's identity and the
+parameters, so a killed or repeated run never asks the model the same thing
+twice. Answers become graph changes in batches through
+:class:`~kgstudio.edit.AddExtractedTriples` (undoable; undo makes the chunks
+pending again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from kgstudio.domain import Actor, Chunk, LlmCall, Ontology, Run, RunStatus, Segment
+from kgstudio.edit import AddExtractedTriples, EditHistory
+from kgstudio.errors import KgstudioError
+from kgstudio.llm.backend import Backend, ChatMessage, Completion
+from kgstudio.ontology.owl import default_ontology
+from kgstudio.pipeline.chunk import CHUNKED_KINDS, estimate_tokens
+from kgstudio.pipeline.seeds import seed_hints
+from kgstudio.progress import CancelToken, Progress, no_progress
+from kgstudio.store import Project
+
+PROMPT_FILE = "extract-v1.txt"
+MAX_TRIPLES = 8  # per chunk: a small model asked for more starts repeating itself
+MAX_NAME_CHARS = 120
+CHUNKS_PER_EDIT = 25  # answers committed together; a killed run redoes at most these, from the cache
+DEFAULT_OUTPUT_TOKENS = 150  # the estimate's guess before this model has answered anything here
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+
+
+# --- settings and results ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """Which model, how much, and how. ``model_path=None`` and no server: the embedded model."""
+
+    model_path: Path | None = None
+    server_url: str | None = None
+    server_model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    concurrency: int = 1  # requests in flight (servers only; the embedded model runs one at a time)
+    limit: int | None = None  # at most this many chunks (the first ones, in document order)
+    max_tokens: int = 512  # per answer
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    grounded: bool = True  # constrain subject/object to the chunk's words where the backend can
+    seeds: int = 20  # seed concepts passed as hints
+
+
+@dataclass
+class Estimate:
+    """What a run would do: chunks, tokens and (when this model's speed is known) time."""
+
+    chunks: int  # chunks the run would cover
+    cached: int  # of those, answered before: no model call
+    model_calls: int
+    prompt_tokens: int  # to evaluate, over the model calls
+    output_tokens: int  # expected to be generated
+    seconds: float | None  # None: this model has not run here yet and was not measured
+    speed: dict[str, float] | None = None  # {"prompt_tokens_per_s", "output_tokens_per_s"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ExtractionReport:
+    run_id: int | None = None
+    chunks: int = 0  # chunks covered by this run
+    cached: int = 0  # answered from the cache (no model call)
+    skipped: int = 0  # already extracted before (nothing to do)
+    model_calls: int = 0  # requests sent to the model, retries included
+    failed: int = 0  # chunks whose answer stayed unusable after the retry
+    candidates: int = 0
+    rejected_candidates: int = 0  # proposed by the model, not usable (ungrounded, unknown predicate, ...)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    generation_seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.generation_seconds if self.generation_seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "tokens_per_second": round(self.tokens_per_second, 1)}
+
+
+# --- the prompt ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A versioned prompt file: a system part, example exchanges and the user part, with ``{fields}``."""
+
+    name: str
+    version: str
+    system: str
+    examples: tuple[tuple[str, str], ...]
+    user: str
+
+    def messages(self, **fields: str) -> list[ChatMessage]:
+        messages = [ChatMessage("system", _fill(self.system, fields))]
+        for question, answer in self.examples:
+            messages += [ChatMessage("user", question), ChatMessage("assistant", answer)]
+        return messages + [ChatMessage("user", _fill(self.user, fields))]
+
+    @property
+    def identity(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def load_prompt(name: str = PROMPT_FILE) -> Prompt:
+    """Read ``resources/prompts/NAME``: ``# version: N`` and sections ``## system``, ``## example user``,
+    ``## example assistant``, ``## user``."""
+    text = files("kgstudio.resources.prompts").joinpath(name).read_text(encoding="utf-8")
+    version = re.search(r"^# version:\s*(\S+)", text, re.M)
+    header = re.search(r"^# prompt:\s*(\S+)", text, re.M)
+    sections: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            sections.append((line[3:].strip(), []))
+        elif sections:
+            sections[-1][1].append(line)
+    parts = [(title, "\n".join(lines).strip()) for title, lines in sections]
+    examples, pending = [], None
+    for title, body in parts:
+        if title == "example user":
+            pending = body
+        elif title == "example assistant" and pending is not None:
+            examples.append((pending, body))
+            pending = None
+    by_title = dict(parts)
+    if version is None or "system" not in by_title or "user" not in by_title:
+        raise KgstudioError(f"prompt {name}: needs '# version:', '## system' and '## user'")
+    return Prompt(header.group(1) if header else name.removesuffix(".txt"), version.group(1), by_title["system"],
+                  tuple(examples), by_title["user"])
+
+
+def _fill(template: str, fields: dict[str, str]) -> str:
+    # str.format would trip over the JSON braces of the examples; replace named fields only.
+    return re.sub(r"\{(\w+)\}", lambda m: fields.get(m.group(1), m.group(0)), template)
+
+
+def describe_ontology(ontology: Ontology) -> str:
+    """The ontology as the prompt shows it: classes, then predicates with domain → range."""
+    classes = ", ".join(c.name for c in ontology.classes)
+    lines = [f"Classes: {classes}", "Predicates:"]
+    for prop in ontology.properties:
+        signature = f" ({prop.domain or 'any'} -> {prop.range or 'any'})" if prop.domain or prop.range else ""
+        lines.append(f"- {prop.name}{signature}")
+    return "\n".join(lines)
+
+
+# --- what the model must answer, and checking what it did -------------------------------------
+
+
+def answer_schema(ontology: Ontology) -> dict[str, Any]:
+    """The JSON schema of an answer: a list of triples, predicate and classes from the ontology."""
+    name = {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS}
+    triple: dict[str, Any] = {"subject": name}
+    classes = [c.name for c in ontology.classes]
+    if classes:
+        triple["subject_class"] = {"enum": classes}
+    triple["predicate"] = {"enum": [p.name for p in ontology.properties]} if ontology.properties else name
+    triple["object"] = name
+    if classes:
+        triple["object_class"] = {"enum": classes}
+    triple["evidence"] = {"type": "string", "maxLength": 400}
+    return {
+        "type": "object",
+        "properties": {"triples": {"type": "array", "maxItems": MAX_TRIPLES, "items": {
+            "type": "object", "properties": triple, "required": ["subject", "predicate", "object", "evidence"],
+        }}},
+        "required": ["triples"],
+    }
+
+
+class AnswerError(ValueError):
+    """The answer is not the JSON the prompt asks for (worth one repair request)."""
+
+
+def parse_answer(raw: str, text: str, ontology: Ontology, names: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The candidates in a model answer for chunk ``text``; raises :class:`AnswerError` when it is not usable.
+
+    Each candidate is a dict for :class:`~kgstudio.edit.AddExtractedTriples`;
+    one that breaks a rule carries an ``error`` (the predicate is not in the
+    ontology, the subject or object does not occur in the text nor among
+    ``names``, subject equals object, ...) and becomes no triple.
+    """
+    try:
+        data = json.loads(_json_part(raw))
+    except ValueError as exc:
+        raise AnswerError(f"not valid JSON ({exc})") from None
+    if isinstance(data, list):
+        data = {"triples": data}
+    if not isinstance(data, dict) or not isinstance(data.get("triples"), list):
+        raise AnswerError('expected an object {"triples": [...]}')
+    properties = {_key(p.name): p for p in ontology.properties}
+    classes = {_key(c.name): c.name for c in ontology.classes}
+    known_names = {_normalise(n) for n in names}
+    candidates = []
+    for item in data["triples"][:MAX_TRIPLES * 2]:
+        if not isinstance(item, dict):
+            continue
+        candidates.append(_candidate(item, text, properties, classes, known_names))
+    return candidates
+
+
+def _candidate(item: dict[str, Any], text: str, properties: dict, classes: dict, names: set[str]) -> dict[str, Any]:
+    def field_text(key: str) -> str:
+        value = item.get(key)
+        return " ".join(str(value).split()) if isinstance(value, str | int | float) else ""
+
+    subject, predicate, obj = field_text("subject"), field_text("predicate"), field_text("object")
+    raw = json.dumps(item, ensure_ascii=False)
+    candidate: dict[str, Any] = {"subject": subject or None, "predicate": predicate or None, "object": obj or None,
+                                 "raw": raw}
+    prop = properties.get(_key(predicate)) if properties else None
+    if prop is not None:
+        candidate["predicate"] = prop.name
+    for key in ("subject_class", "object_class"):
+        value = classes.get(_key(field_text(key)))
+        if value is not None:
+            candidate[key] = value
+    error = None
+    if not subject or not predicate or not obj:
+        error = "subject, predicate and object are all needed"
+    elif properties and prop is None:
+        error = f"predicate {predicate!r} is not in the ontology"
+    elif _normalise(subject) == _normalise(obj):
+        error = "subject and object are the same"
+    elif len(subject) > MAX_NAME_CHARS or len(obj) > MAX_NAME_CHARS:
+        error = "a name longer than a name can be"
+    else:
+        for role, value in (("subject", subject), ("object", obj)):
+            if find_span(text, value) is None and _normalise(value) not in names:
+                error = f"{role} {value!r} does not occur in the text"
+                break
+    if error:
+        candidate["error"] = error
+        return candidate
+    if prop is not None and prop.kind == "data":
+        candidate["literal"] = True
+        candidate["datatype"] = _datatype(prop.range, obj)
+    span = find_span(text, field_text("evidence")) if field_text("evidence") else None
+    if span is None:
+        span = _sentence_span(text, subject, obj)
+    candidate["span_start"], candidate["span_end"] = span
+    return candidate
+
+
+def find_span(text: str, phrase: str) -> tuple[int, int] | None:
+    """Where ``phrase`` occurs in ``text``, ignoring case and differences in white space; None if nowhere."""
+    words = phrase.split()
+    if not words:
+        return None
+    match = re.search(r"\s+".join(map(re.escape, words)), text, re.IGNORECASE)
+    return (match.start(), match.end()) if match else None
+
+
+def _sentence_span(text: str, subject: str, obj: str) -> tuple[int, int]:
+    """The evidence when the model gave none usable: the sentence(s) from the subject to the object."""
+    places = [s for s in (find_span(text, subject), find_span(text, obj)) if s is not None]
+    if not places:
+        return 0, len(text)
+    start, end = min(p[0] for p in places), max(p[1] for p in places)
+    for sentence in _SENTENCE.finditer(text):
+        if sentence.start() <= start < sentence.end():
+            start = sentence.start()
+        if sentence.start() < end <= sentence.end():
+            end = sentence.end()
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
+
+
+def _datatype(range_name: str | None, value: str) -> str | None:
+    if range_name == "xsd:date" and re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+        return "http://www.w3.org/2001/XMLSchema#date"
+    return None
+
+
+def _json_part(raw: str) -> str:
+    """The JSON in an answer, without a Markdown fence or chatter around it (free-form servers add them)."""
+    start = min((i for i in (raw.find("{"), raw.find("[")) if i >= 0), default=-1)
+    end = max(raw.rfind("}"), raw.rfind("]"))
+    return raw[start:end + 1] if start >= 0 and end > start else raw
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).casefold()
+
+
+def _normalise(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+# --- the runner --------------------------------------------------------------------------------
+
+
+BackendFactory = Callable[[], Backend]
+
+
+@dataclass
+class _Job:
+    """Everything one run needs, fixed at its start."""
+
+    backend: Backend
+    model: str  # the model's identity, part of the cache key
+    prompt: Prompt
+    ontology: Ontology
+    seeds: list[str]
+    settings: ExtractionSettings
+
+    @property
+    def backend_class(self) -> type:
+        return self.backend if isinstance(self.backend, type) else type(self.backend)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """What, besides the chunk and the model, the answer depends on (hashed into the cache key)."""
+        return {
+            "ontology": describe_ontology(self.ontology),
+            "seeds": self.seeds,
+            "max_tokens": self.settings.max_tokens,
+            "grounded": self.settings.grounded and _supports_grammar(self.backend_class)
+            and _grounding_available(),
+            "temperature": 0.0,
+        }
+
+    def key(self, chunk_sha256: str, params_json: str) -> str:
+        material = "\x1f".join([chunk_sha256, self.prompt.identity, self.model, params_json])
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def project_ontology(project: Project) -> Ontology:
+    """The project's ontology; a project without one gets kgstudio's default, stored in it."""
+    with project.repositories() as repos:
+        ontology = Ontology(repos.ontology.classes(), repos.ontology.properties())
+    if ontology.properties:
+        return ontology
+    default = default_ontology()
+    with project.transaction() as repos:
+        if not repos.ontology.properties():
+            for cls in default.classes:
+                repos.ontology.add_class(cls)
+            for prop in default.properties:
+                repos.ontology.add_property(prop)
+        # read back, so the order (part of the cache key) is the store's whichever way it got there
+        return Ontology(repos.ontology.classes(), repos.ontology.properties())
+
+
+def model_identity(settings: ExtractionSettings) -> str:
+    """What makes answers from this model reusable: a server's URL and model name, or a GGUF file's content."""
+    if settings.server_url:
+        return f"server:{settings.server_url.rstrip('/')}#{settings.server_model or ''}"
+    from kgstudio.llm.models import default_model_path
+
+    path = Path(settings.model_path or default_model_path())
+    try:
+        size = path.stat().st_size
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:  # head and tail: fast for multi-GB files, and distinct for GGUFs
+            digest.update(handle.read(1 << 20))
+            handle.seek(max(0, size - (1 << 20)))
+            digest.update(handle.read(1 << 20))
+    except OSError as exc:
+        raise KgstudioError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
+    return f"gguf:{path.name}:{size}:{digest.hexdigest()[:16]}"
+
+
+def make_backend(settings: ExtractionSettings) -> Backend:
+    """The backend the settings ask for, created on the calling thread (which then owns it)."""
+    if settings.server_url:
+        from kgstudio.llm.openai_compat import OpenAICompatBackend, OpenAICompatSettings
+
+        return OpenAICompatBackend(OpenAICompatSettings(
+            base_url=settings.server_url, model=settings.server_model or "", api_key=settings.api_key,
+            concurrency=max(1, settings.concurrency)))
+    from kgstudio.llm.llamacpp import LlamaCppBackend, LlamaCppSettings
+
+    return LlamaCppBackend(LlamaCppSettings(model_path=settings.model_path, n_ctx=settings.n_ctx,
+                                            n_threads=settings.n_threads))
+
+
+def estimate_extraction(project: Project, settings: ExtractionSettings = ExtractionSettings(), *,
+                        calibrate: Callable[[], dict[str, float]] | None = None) -> Estimate:
+    """What :func:`run_extraction` with these settings would do, without loading the model.
+
+    Time comes from this model's earlier answers in this project; when there
+    are none, ``calibrate`` (e.g. :func:`measure_speed` bound to a backend)
+    is asked for the speed, else ``seconds`` is None.
+    """
+    model = model_identity(settings)
+    prompt = load_prompt()
+    ontology = project_ontology(project)
+    seeds = seed_hints(project, settings.seeds)
+    job = _Job(backend=_backend_class(settings), model=model, prompt=prompt, ontology=ontology,  # type: ignore[arg-type]
+               seeds=seeds, settings=settings)
+    params_json = json.dumps(job.params, sort_keys=True)
+    with project.repositories() as repos:
+        index = _work(repos.documents.current_chunk_index(), settings.limit)
+        keys = {chunk_id: job.key(sha, params_json) for chunk_id, _, sha, _ in index}
+        calls = repos.extraction.calls_by_key(keys.values())
+        done = repos.extraction.extracted(keys)
+        speed = repos.extraction.speed(model)
+        history = [c.completion_tokens for c in calls.values()]
+    todo = [(cid, tokens) for cid, _, _, tokens in index if not (calls.get(keys[cid]) and
+                                                                 (cid, calls[keys[cid]].id) in done)]
+    to_call = [(cid, tokens) for cid, tokens in todo if keys[cid] not in calls]
+    prefix = estimate_tokens("\n".join(m.content for m in prompt.messages(
+        ontology=describe_ontology(ontology), seeds=", ".join(seeds), text="")))
+    prompt_tokens = sum(prefix + tokens for _, tokens in to_call)
+    per_answer = (sum(history) / len(history)) if history else DEFAULT_OUTPUT_TOKENS
+    output_tokens = round(per_answer * len(to_call))
+    rates = None
+    if speed is not None:
+        rates = {"prompt_tokens_per_s": speed[0], "output_tokens_per_s": speed[1]}
+    elif calibrate is not None and to_call:
+        rates = calibrate()
+    seconds = None
+    if rates is not None:
+        seconds = prompt_tokens / max(rates["prompt_tokens_per_s"], 1e-9) + output_tokens / max(
+            rates["output_tokens_per_s"], 1e-9)
+    return Estimate(len(index), len(todo) - len(to_call), len(to_call), prompt_tokens, output_tokens,
+                    seconds if not to_call or seconds is not None else None, rates)
+
+
+def measure_speed(backend: Backend) -> dict[str, float]:
+    """Prompt and generation speed of ``backend`` here, from one short chat (a few seconds at most)."""
+    started = time.perf_counter()
+    completion = backend.chat([ChatMessage("user", "Count from one to twenty in words, separated by commas.")],
+                              max_tokens=48)
+    elapsed = max(time.perf_counter() - started, 1e-6)
+    # Split the time as llama.cpp does on a CPU: prompt tokens are evaluated ~10x faster than generated.
+    generate = elapsed * completion.completion_tokens / (completion.completion_tokens + completion.prompt_tokens / 10)
+    return {"prompt_tokens_per_s": completion.prompt_tokens / max(elapsed - generate, 1e-6),
+            "output_tokens_per_s": completion.completion_tokens / max(generate, 1e-6)}
+
+
+def run_extraction(project: Project, settings: ExtractionSettings = ExtractionSettings(), *,
+                   progress: Progress | None = None, cancel: CancelToken | None = None,
+                   backend: Backend | None = None, model: str | None = None) -> ExtractionReport:
+    """Extract candidate triples from every current chunk not extracted yet (see the module docstring).
+
+    Call it on a worker thread: the backend is created there (``backend`` and
+    ``model``, its identity, can be given instead, e.g. a scripted backend in
+    tests). Returns when done or cancelled; what was answered stays cached.
+    """
+    report_progress = progress or no_progress
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    own_backend = backend is None
+    model = model or (model_identity(settings) if own_backend else getattr(backend, "identity", backend.name))
+    report_progress(0, None, "loading the model")
+    backend = backend or make_backend(settings)
+    try:
+        job = _Job(backend, model, load_prompt(), project_ontology(project), seed_hints(project, settings.seeds),
+                   settings)
+        return _Runner(project, job, report_progress, cancel, started).run()
+    finally:
+        if own_backend:
+            backend.close()
+
+
+class _Runner:
+    def __init__(self, project: Project, job: _Job, progress: Progress, cancel: CancelToken, started: float) -> None:
+        self.project, self.job, self.progress, self.cancel = project, job, progress, cancel
+        self.report = ExtractionReport()
+        self.started = started
+        self.params = job.params
+        self.params_json = json.dumps(self.params, sort_keys=True)
+        self.history = EditHistory(project)
+        self.ontology_text = describe_ontology(job.ontology)
+        self.grammar_builder = _grammar_builder(job) if self.params["grounded"] else None
+
+    def run(self) -> ExtractionReport:
+        with self.project.repositories() as repos:
+            index = _work(repos.documents.current_chunk_index(), self.job.settings.limit)
+            keys = {chunk_id: self.job.key(sha, self.params_json) for chunk_id, _, sha, _ in index}
+            calls = repos.extraction.calls_by_key(keys.values())
+            done = repos.extraction.extracted(keys)
+        self.report.chunks = len(index)
+        todo = []
+        for chunk_id, document_id, _, _ in index:
+            call = calls.get(keys[chunk_id])
+            if call is not None and (chunk_id, call.id) in done:
+                self.report.skipped += 1
+            else:
+                todo.append((chunk_id, document_id))
+        with self.project.transaction() as repos:
+            run = repos.runs.start(Run("extract", self.job.model, self.job.prompt.identity, {
+                **self.params, "limit": self.job.settings.limit, "chunks": len(todo)}))
+        self.report.run_id = run.id
+        status, message = RunStatus.DONE, None
+        try:
+            self._extract(todo, keys, calls)
+        except BaseException as exc:
+            status, message = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if self.report.cancelled and status == RunStatus.DONE:
+                status = RunStatus.CANCELLED
+            self.report.seconds = time.perf_counter() - self.started
+            with self.project.transaction() as repos:
+                repos.runs.finish(run.id, status, message or self._summary())  # type: ignore[arg-type]
+        return self.report
+
+    def _summary(self) -> str:
+        r = self.report
+        return (f"{r.chunks} chunks: {r.model_calls} model calls, {r.cached} cached, {r.skipped} done before, "
+                f"{r.failed} failed; {r.candidates} candidates")
+
+    def _extract(self, todo: list[tuple[int, int]], keys: dict[int, str], calls: dict[str, LlmCall]) -> None:
+        batch: list[dict[str, Any]] = []
+        batch_document: int | None = None
+        total = len(todo)
+        for position, (chunk_id, document_id) in enumerate(todo):
+            if self.cancel.cancelled:
+                self.report.cancelled = True
+                break
+            if batch and (document_id != batch_document or len(batch) >= CHUNKS_PER_EDIT):
+                self._commit(batch_document, batch)  # type: ignore[arg-type]
+                batch = []
+            batch_document = document_id
+            with self.project.repositories() as repos:
+                chunk = repos.documents.chunks_by_id([chunk_id])[chunk_id]
+                segments = repos.documents.segments_between(chunk.document_id, chunk.segment_start, chunk.segment_end)
+            call = calls.get(keys[chunk_id])
+            if call is None:
+                call = self._ask(chunk, keys[chunk_id])
+                if call is None:  # cancelled while generating: nothing stored for this chunk
+                    self.report.cancelled = True
+                    break
+                calls[call.key] = call
+            else:
+                self.report.cached += 1
+            batch.append(self._chunk_result(chunk, segments, call))
+            self.progress(position + 1, total, self._status(position + 1, total))
+        if batch:
+            self._commit(batch_document, batch)  # type: ignore[arg-type]
+
+    def _status(self, done: int, total: int) -> str:
+        r = self.report
+        text = f"chunk {done}/{total}"
+        if r.generation_seconds:
+            rate = r.tokens_per_second
+            per_chunk = r.generation_seconds / max(r.model_calls, 1)
+            remaining = per_chunk * (total - done)
+            text += f" · {rate:.0f} tokens/s · about {_duration(remaining)} left"
+        return text
+
+    def _ask(self, chunk: Chunk, key: str) -> LlmCall | None:
+        """Ask the model about one chunk (with one repair request) and store the answer at once."""
+        messages = self.job.prompt.messages(ontology=self.ontology_text, seeds=", ".join(self.job.seeds) or "none",
+                                            text=chunk.text)
+        constraint = self._constraint(chunk)
+        raw, error, attempts = "", None, 0
+        prompt_tokens = completion_tokens = 0
+        seconds = 0.0
+        for attempt in (1, 2):
+            attempts = attempt
+            began = time.perf_counter()
+            completion: Completion = self.job.backend.chat(
+                messages, max_tokens=self.job.settings.max_tokens, temperature=0.0, cancel=self.cancel, **constraint)
+            elapsed = time.perf_counter() - began
+            self.report.model_calls += 1
+            if completion.finish_reason == "cancelled":
+                return None
+            seconds += elapsed
+            prompt_tokens += completion.prompt_tokens
+            completion_tokens += completion.completion_tokens
+            self.report.prompt_tokens += completion.prompt_tokens
+            self.report.completion_tokens += completion.completion_tokens
+            self.report.generation_seconds += elapsed
+            raw = completion.text
+            try:
+                parse_answer(raw, chunk.text, self.job.ontology, self.job.seeds)
+                error = None
+                break
+            except AnswerError as exc:
+                error = str(exc) if completion.finish_reason != "length" else f"{exc}; the answer was cut off"
+                messages = messages + [
+                    ChatMessage("assistant", raw),
+                    ChatMessage("user", f"That answer cannot be used: {error}. Answer again with JSON only, "
+                                        'exactly in the form {"triples": [...]}.'),
+                ]
+        call = LlmCall(key, self.job.model, self.job.prompt.identity, raw, attempts, prompt_tokens, completion_tokens,
+                       seconds, self.params, error)
+        with self.project.transaction() as repos:
+            existing = repos.extraction.calls_by_key([key]).get(key)
+            return existing or repos.extraction.add_call(call)
+
+    def _constraint(self, chunk: Chunk) -> dict[str, Any]:
+        if self.grammar_builder is not None:
+            return {"grammar": self.grammar_builder(chunk.text)}
+        return {"json_schema": answer_schema(self.job.ontology)}
+
+    def _chunk_result(self, chunk: Chunk, segments: list[Segment], call: LlmCall) -> dict[str, Any]:
+        if call.error is not None:
+            self.report.failed += 1
+            candidates = [{"raw": call.raw, "error": f"the model's answer could not be used: {call.error}"}]
+        else:
+            candidates = parse_answer(call.raw, chunk.text, self.job.ontology, self.job.seeds)
+            for candidate in candidates:
+                if candidate.get("error"):
+                    self.report.rejected_candidates += 1
+                else:
+                    self.report.candidates += 1
+                    candidate["segment_id"] = _evidence_segment(chunk, segments, candidate)
+        return {"chunk_id": chunk.id, "llm_call_id": call.id, "candidates": candidates}
+
+    def _commit(self, document_id: int, batch: list[dict[str, Any]]) -> None:
+        self.history.execute(AddExtractedTriples(document_id, self.report.run_id, batch),  # type: ignore[arg-type]
+                             actor=Actor.EXTRACTION)
+
+
+def _evidence_segment(chunk: Chunk, segments: list[Segment], candidate: dict[str, Any]) -> int | None:
+    """The segment (page block, message part, ...) the evidence comes from: the first that holds it."""
+    readable = [s for s in segments if s.kind in CHUNKED_KINDS]
+    start, end = candidate.get("span_start"), candidate.get("span_end")
+    evidence = chunk.text[start:end] if start is not None and end is not None else ""
+    for phrase in (evidence, candidate.get("subject") or ""):
+        for segment in readable:
+            if phrase and find_span(segment.text, phrase) is not None:
+                return segment.id
+    return readable[0].id if readable else None
+
+
+def _work(index: list[tuple[int, int, str, int]], limit: int | None) -> list[tuple[int, int, str, int]]:
+    return index[:limit] if limit is not None else index
+
+
+def _supports_grammar(backend_class: type) -> bool:
+    """Whether a backend takes a ``grammar`` (a plugin backend says so by accepting the keyword)."""
+    try:
+        return "grammar" in inspect.signature(backend_class.chat).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def _grounding_available() -> bool:
+    try:
+        import kgstudio.llm.grounding  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _backend_class(settings: ExtractionSettings) -> type:
+    """The class :func:`make_backend` would create (importing it does not load a model)."""
+    if settings.server_url:
+        from kgstudio.llm.openai_compat import OpenAICompatBackend
+
+        return OpenAICompatBackend
+    from kgstudio.llm.llamacpp import LlamaCppBackend
+
+    return LlamaCppBackend
+
+
+def _grammar_builder(job: _Job) -> Callable[[str], str] | None:
+    try:
+        from kgstudio.llm.grounding import extraction_grammar
+    except ImportError:
+        return None
+    predicates = [p.name for p in job.ontology.properties] or None
+    classes = [c.name for c in job.ontology.classes] or None
+
+    def build(text: str) -> str:
+        return extraction_grammar(text, names=job.seeds, predicates=predicates, classes=classes,
+                                  max_triples=MAX_TRIPLES)
+    return build
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
