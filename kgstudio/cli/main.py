@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from kgstudio import __version__
 from kgstudio.cli import (
     edit_commands,
+    export_commands,
     extract_commands,
     import_commands,
     model_commands,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.register(commands)
     seed_commands.register(commands)
     extract_commands.register(commands)
+    export_commands.register(commands)
     parser.set_defaults(commands=set(commands.choices))
     return parser
 
