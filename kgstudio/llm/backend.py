@@ -23,6 +23,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str  # "stop", "length", "cancelled"
+    prompt_cached_tokens: int = 0  # prompt tokens the backend reused from its cache instead of evaluating
 
 
 class Backend(Protocol):
@@ -37,7 +38,17 @@ class Backend(Protocol):
         max_tokens: int = 256,
         temperature: float = 0.0,
         json_schema: dict[str, Any] | None = None,
+        grammar: str | None = None,
         cancel: CancelToken | None = None,
-    ) -> Completion: ...
+    ) -> Completion:
+        """Complete a chat.
+
+        ``grammar`` is a llama.cpp GBNF grammar (root rule ``root``, e.g. from
+        :func:`kgstudio.llm.grounding.extraction_grammar`); it wins over
+        ``json_schema``. A server that does not know llama.cpp's ``grammar``
+        field ignores it, so callers check the answer after parsing anyway
+        (``kgstudio.llm.grounding.check_grounding``).
+        """
+        ...
 
     def close(self) -> None: ...

@@ -2,20 +2,30 @@
 
 A ``llama_cpp.Llama`` is not thread-safe, so a :class:`LlamaCppBackend` is
 owned by the thread that created it and refuses calls from any other thread.
-Generation is streamed token by token so a cancel request stops it within
-one token.
+Generation is a token loop of our own over llama-cpp-python's low-level
+API, so a cancel request stops it within one token, a grammar costs about
+nothing per token (:mod:`kgstudio.llm.constrained`), and the prompt prefix
+shared with the previous request (the instructions and the ontology before
+the chunk) stays in the KV cache instead of being evaluated again.
 """
 
 from __future__ import annotations
 
+import codecs
+import ctypes
+import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kgstudio.errors import ModelError
 from kgstudio.llm.backend import ChatMessage, Completion
+from kgstudio.llm.constrained import ConstraintStats, GrammarConstraint, Vocabulary, sample_from
 from kgstudio.llm.models import default_model_path, read_model_info
 from kgstudio.progress import CancelToken
 
@@ -36,6 +46,23 @@ def default_threads() -> int:
     spin-wait, so on a busy machine more threads than free cores is much slower
     (measured on 2 cores with other work running: 1 thread 26.7 tokens/s, 2 threads 8.8)."""
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """What the last :meth:`LlamaCppBackend.chat` cost: tokens and seconds, prompt and answer apart."""
+
+    prompt_tokens: int
+    prompt_tokens_evaluated: int  # the rest came from the cache (the prefix shared with the previous call)
+    completion_tokens: int
+    prompt_seconds: float
+    generation_seconds: float
+    constraint: ConstraintStats | None  # how the grammar decided the tokens; None without a grammar
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Generated tokens per second of generation (the prompt not counted)."""
+        return self.completion_tokens / self.generation_seconds if self.generation_seconds > 0 else 0.0
 
 
 class LlamaCppBackend:
@@ -61,6 +88,11 @@ class LlamaCppBackend:
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{path}: llama.cpp could not load the model ({exc})") from None
+        self._formatter = _chat_formatter(self._llama)
+        self._rng = np.random.default_rng(settings.seed)
+        self._pieces: dict[int, bytes] = {}
+        self._vocabulary = Vocabulary(self._llama)
+        self.last_stats: GenerationStats | None = None
 
     def chat(
         self,
@@ -69,37 +101,147 @@ class LlamaCppBackend:
         max_tokens: int = 256,
         temperature: float = 0.0,
         json_schema: dict[str, Any] | None = None,
+        grammar: str | None = None,
         cancel: CancelToken | None = None,
     ) -> Completion:
-        """Complete a chat with the model's own chat template; stops early when ``cancel`` is set."""
+        """Complete a chat with the model's own chat template; stops early when ``cancel`` is set.
+
+        ``grammar`` (llama.cpp GBNF, root rule ``root``) or else ``json_schema``
+        constrains the answer; the answer always matches it (unless cut by
+        ``max_tokens`` or ``cancel``). Prompt tokens shared with the previous
+        call (the instructions before the chunk) are not evaluated again.
+        """
         if threading.get_ident() != self._owner:
             raise RuntimeError("a LlamaCppBackend must only be used by the thread that created it")
-        response_format = {"type": "json_object", "schema": json_schema} if json_schema else None
-        stream = self._llama.create_chat_completion(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
-            max_tokens=max_tokens,
-            temperature=temperature,
-            response_format=response_format,
-            stream=True,
-        )
-        pieces: list[str] = []
-        finish_reason = "length"
-        for chunk in stream:
-            if cancel is not None and cancel.cancelled:
-                finish_reason = "cancelled"
-                break
-            choice = chunk["choices"][0]
-            pieces.append(choice["delta"].get("content") or "")
-            if choice.get("finish_reason"):
-                finish_reason = choice["finish_reason"]
-        text = "".join(pieces)
-        prompt_tokens = len(self._llama.tokenize(self._prompt_text(messages).encode("utf-8"), add_bos=False))
-        completion_tokens = len(self._llama.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0
-        return Completion(text, prompt_tokens, completion_tokens, finish_reason)
+        if grammar is None and json_schema is not None:
+            from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+            grammar = json_schema_to_gbnf(json.dumps(json_schema))
+        prompt = self._prompt_tokens(messages)
+        if len(prompt) >= self._llama.n_ctx():
+            raise ModelError(f"the prompt has {len(prompt)} tokens, more than the context of {self._llama.n_ctx()}")
+        max_tokens = max(0, min(max_tokens, self._llama.n_ctx() - len(prompt)))
+        constraint = None
+        if grammar is not None:
+            try:
+                constraint = GrammarConstraint(self._vocabulary, grammar)
+            except ValueError as exc:
+                raise ModelError(f"the grammar is not valid GBNF ({exc})") from None
+        try:
+            return self._generate(prompt, max_tokens, temperature, constraint, cancel)
+        finally:
+            if constraint is not None:
+                constraint.close()
 
     def close(self) -> None:
         self._llama.close()
 
-    @staticmethod
-    def _prompt_text(messages: list[ChatMessage]) -> str:
-        return "\n".join(message.content for message in messages)
+    # --- generation ----------------------------------------------------------------------
+
+    def _generate(self, prompt: list[int], max_tokens: int, temperature: float,
+                  constraint: GrammarConstraint | None, cancel: CancelToken | None) -> Completion:
+        import llama_cpp
+
+        llama = self._llama
+        started = time.perf_counter()
+        reused = self._reuse_prefix(prompt)
+        llama.eval(prompt[reused:])
+        prompt_done = time.perf_counter()
+        vocab = llama._model.vocab
+        n_vocab = llama.n_vocab()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pieces: list[str] = []
+        finish_reason = "length"
+        generated = 0
+        for _ in range(max_tokens):
+            if cancel is not None and cancel.cancelled:
+                finish_reason = "cancelled"
+                break
+            logits = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(n_vocab,))
+            token = self._choose(logits, temperature, constraint)
+            if token is None or llama_cpp.llama_vocab_is_eog(vocab, token):
+                finish_reason = "stop"
+                break
+            if constraint is not None:
+                constraint.accept(token)
+            generated += 1
+            pieces.append(decoder.decode(self._piece(token)))
+            llama.eval([token])
+        pieces.append(decoder.decode(b"", final=True))
+        finished = time.perf_counter()
+        self.last_stats = GenerationStats(
+            prompt_tokens=len(prompt), prompt_tokens_evaluated=len(prompt) - reused, completion_tokens=generated,
+            prompt_seconds=prompt_done - started, generation_seconds=finished - prompt_done,
+            constraint=constraint.stats if constraint is not None else None,
+        )
+        return Completion("".join(pieces), len(prompt), generated, finish_reason, prompt_cached_tokens=reused)
+
+    def _reuse_prefix(self, prompt: list[int]) -> int:
+        """Keep the cached state of the longest shared prompt prefix; returns how many tokens are kept.
+
+        At least the last prompt token is evaluated again: its logits start the answer.
+        """
+        llama = self._llama
+        cached = llama.input_ids[:llama.n_tokens]
+        limit = min(len(cached), len(prompt) - 1)
+        if limit > 0:
+            differs = np.nonzero(cached[:limit] != np.asarray(prompt[:limit]))[0]
+            shared = int(differs[0]) if len(differs) else limit
+        else:
+            shared = 0
+        if shared > 0 and not llama._ctx.kv_cache_seq_rm(-1, shared, -1):
+            shared = 0  # a model whose memory cannot be cut (recurrent): start over
+        if shared == 0:
+            llama.reset()
+            llama._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llama.n_tokens = shared
+        return shared
+
+    def _choose(self, logits: np.ndarray, temperature: float, constraint: GrammarConstraint | None) -> int | None:
+        if constraint is not None:
+            if temperature <= 0:
+                return constraint.choose_greedy(logits)
+            return constraint.choose_sampled(logits, temperature, self._rng)
+        if temperature <= 0:
+            return int(np.argmax(logits))
+        top = np.argpartition(logits, -40)[-40:]
+        top = top[np.argsort(-logits[top], kind="stable")]
+        return sample_from(logits[top].astype(np.float64), top, temperature, self._rng)
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            import llama_cpp
+
+            buffer = ctypes.create_string_buffer(64)
+            n = llama_cpp.llama_token_to_piece(self._llama._model.vocab, token, buffer, 64, 0, False)
+            if n < 0:
+                buffer = ctypes.create_string_buffer(-n)
+                n = llama_cpp.llama_token_to_piece(self._llama._model.vocab, token, buffer, -n, 0, False)
+            piece = self._pieces[token] = buffer.raw[:n]
+        return piece
+
+    def _prompt_tokens(self, messages: list[ChatMessage]) -> list[int]:
+        """The chat rendered with the model's template (fixed instructions first, so they can be reused)."""
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        if self._formatter is not None:
+            text = self._formatter(messages=chat).prompt
+            return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        text = "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant: "
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+
+
+def _chat_formatter(llama: Any) -> Any:
+    """The Jinja chat template of the GGUF file, as llama-cpp-python renders it; None when the file has none."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    model = llama._model
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=model.token_get_text(eos) if eos != -1 else "",
+        bos_token=model.token_get_text(bos) if bos != -1 else "",
+    )
