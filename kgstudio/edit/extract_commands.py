@@ -55,6 +55,7 @@ class AddExtractedTriples(EditCommand):
         new_rows: list[dict[str, Any]] = []
         pending: dict[tuple, int] = {}
         evidence: list[tuple[tuple, dict[str, Any], dict[str, Any]]] = []
+        seen: set[tuple] = set()  # a small model repeats itself: one provenance row per place, not per repeat
         for chunk, candidate in usable:
             values = _triple_values(candidate, names)
             identity = _identity(values)
@@ -62,7 +63,10 @@ class AddExtractedTriples(EditCommand):
                 pending[identity] = len(new_rows)
                 new_rows.append({**values, "status": str(TripleStatus.CANDIDATE), "origin": str(Origin.EXTRACTED),
                                  "confidence": candidate.get("confidence"), "status_reason": None})
-            evidence.append((identity, chunk, candidate))
+            place = (identity, chunk["chunk_id"], candidate.get("span_start"), candidate.get("span_end"))
+            if place not in seen:
+                seen.add(place)
+                evidence.append((identity, chunk, candidate))
         for identity, triple_id in zip(pending, journal.insert_many("triple", new_rows), strict=True):
             known[identity] = triple_id
         journal.insert_many("provenance", [
