@@ -25,8 +25,10 @@ import hashlib
 import inspect
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -499,6 +501,11 @@ class _Runner:
         self.history = EditHistory(project)
         self.ontology_text = describe_ontology(job.ontology)
         self.grammar_builder = _grammar_builder(job) if self.params["grounded"] else None
+        # Several requests in flight only where the backend is made for it (a server); the
+        # embedded model is one llama.cpp context owned by this thread.
+        self.parallel = job.settings.concurrency if getattr(job.backend, "name", "") == "openai" else 1
+        self.lock = threading.Lock()
+        self.fresh: set[str] = set()  # answers asked for in this run
 
     def run(self) -> ExtractionReport:
         with self.project.repositories() as repos:
@@ -552,6 +559,8 @@ class _Runner:
             with self.project.repositories() as repos:
                 chunk = repos.documents.chunks_by_id([chunk_id])[chunk_id]
                 segments = repos.documents.segments_between(chunk.document_id, chunk.segment_start, chunk.segment_end)
+            if self.parallel > 1 and keys[chunk_id] not in calls:
+                self._prefetch(todo[position:position + self.parallel], keys, calls)
             call = calls.get(keys[chunk_id])
             if call is None:
                 call = self._ask(chunk, keys[chunk_id])
@@ -559,12 +568,28 @@ class _Runner:
                     self.report.cancelled = True
                     break
                 calls[call.key] = call
+            elif call.key in self.fresh:
+                pass  # asked in this run, a few chunks ahead (several requests in flight)
             else:
                 self.report.cached += 1
             batch.append(self._chunk_result(chunk, segments, call))
             self.progress(position + 1, total, self._status(position + 1, total))
         if batch:
             self._commit(batch_document, batch)  # type: ignore[arg-type]
+
+    def _prefetch(self, window: list[tuple[int, int]], keys: dict[int, str], calls: dict[str, LlmCall]) -> None:
+        """Ask about the chunks of ``window`` that have no answer yet, ``parallel`` requests at once."""
+        wanted = [chunk_id for chunk_id, _ in window if keys[chunk_id] not in calls]
+        with self.project.repositories() as repos:
+            chunks = repos.documents.chunks_by_id(wanted)
+        began = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="kgs-extract") as pool:
+            answers = list(pool.map(lambda cid: self._ask(chunks[cid], keys[cid], timed=False), wanted))
+        self.report.generation_seconds += time.perf_counter() - began  # wall time: the requests overlap
+        for call in answers:
+            if call is not None:
+                calls[call.key] = call
+                self.fresh.add(call.key)
 
     def _status(self, done: int, total: int) -> str:
         r = self.report
@@ -576,7 +601,7 @@ class _Runner:
             text += f" · {rate:.0f} tokens/s · about {_duration(remaining)} left"
         return text
 
-    def _ask(self, chunk: Chunk, key: str) -> LlmCall | None:
+    def _ask(self, chunk: Chunk, key: str, timed: bool = True) -> LlmCall | None:
         """Ask the model about one chunk (with one repair request) and store the answer at once."""
         messages = self.job.prompt.messages(ontology=self.ontology_text, seeds=", ".join(self.job.seeds) or "none",
                                             text=chunk.text)
@@ -590,15 +615,17 @@ class _Runner:
             completion: Completion = self.job.backend.chat(
                 messages, max_tokens=self.job.settings.max_tokens, temperature=0.0, cancel=self.cancel, **constraint)
             elapsed = time.perf_counter() - began
-            self.report.model_calls += 1
-            if completion.finish_reason == "cancelled":
-                return None
+            with self.lock:
+                self.report.model_calls += 1
+                if completion.finish_reason == "cancelled":
+                    return None
+                self.report.prompt_tokens += completion.prompt_tokens
+                self.report.completion_tokens += completion.completion_tokens
+                if timed:
+                    self.report.generation_seconds += elapsed
             seconds += elapsed
             prompt_tokens += completion.prompt_tokens
             completion_tokens += completion.completion_tokens
-            self.report.prompt_tokens += completion.prompt_tokens
-            self.report.completion_tokens += completion.completion_tokens
-            self.report.generation_seconds += elapsed
             raw = completion.text
             try:
                 parse_answer(raw, chunk.text, self.job.ontology, self.job.seeds)

@@ -122,7 +122,8 @@ def _assert_extracted_from_the_cv(project: Project) -> None:
         text = " ".join(c.text for d in repos.documents.list() for c in repos.documents.chunks(d.id)).casefold()
         assert all(name.casefold() in text for name in names)  # grounded in the CV's own words
         provenance = repos.graph.provenance(triples[0].id)[0]
-        segment = next(s for s in repos.documents.segments(1) if s.id == provenance.segment_id)
+        segments = [s for d in repos.documents.list() for s in repos.documents.segments(d.id)]
+        segment = next(s for s in segments if s.id == provenance.segment_id)
         assert isinstance(segment.locator, PdfLocator)
 
 
@@ -132,9 +133,12 @@ def test_embedded_model_extracts_grounded_candidates(cv_project: Project) -> Non
     _assert_extracted_from_the_cv(cv_project)
 
 
-def test_server_backend_passes_the_same_extraction_test(cv_project: Project, llm_server: LlamaServer) -> None:  # noqa: F811
-    settings = ExtractionSettings(server_url=llm_server.base_url, api_key=llm_server.api_key, concurrency=1)
+def test_server_backend_passes_the_same_extraction_test(cv_project: Project, llm_server: LlamaServer,  # noqa: F811
+                                                        shared_data: Path) -> None:
+    import_paths(cv_project, [shared_data / "pdf" / "cv" / "CV_Jane_Smith.pdf"])  # two chunks, two in flight
+    settings = ExtractionSettings(server_url=llm_server.base_url, api_key=llm_server.api_key, concurrency=2)
     report = run_extraction(cv_project, settings)
+    assert report.chunks == 2 and report.model_calls >= 2
     with cv_project.repositories() as repos:
         said = [(c.raw, c.error) for c in repos.extraction.candidates()]
     assert report.failed == 0 and report.candidates > 0, said
