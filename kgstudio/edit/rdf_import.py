@@ -186,7 +186,8 @@ def _parse(path: Path, fmt: str | None) -> Iterator[tuple[Any, str, Any]]:
     if not path.is_file():
         raise KgstudioError(f"{path}: no such file")
     try:
-        for quad in pyoxigraph.parse(path=str(path), format=formats[name]):
+        # Relative IRIs (some published ontologies have them) resolve against the file itself.
+        for quad in pyoxigraph.parse(path=str(path), format=formats[name], base_iri=path.resolve().as_uri()):
             yield quad.subject, quad.predicate.value, quad.object
     except SyntaxError as exc:
         raise KgstudioError(f"{path}: not valid {name}: {exc}") from None

@@ -185,7 +185,8 @@ class GraphStatements:
         iri = self._property_cache.get(name)
         if iri is None:
             iri = self._property_cache[name] = self.vocabulary.property_iri(name)
-        if iri not in self.used.properties:
+        used = self.used.properties.get(iri)
+        if used is None or (kind == "object" and used[1] != "object"):  # used with entities at all: object property
             self.used.properties[iri] = (name, kind)
         return iri
 
