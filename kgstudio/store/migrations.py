@@ -32,7 +32,8 @@ MigrationStep = Callable[[Connection], None]
 
 
 def _v1_to_v2(connection: Connection) -> None:
-    """Extraction: the ``llm_call`` answer cache, ``chunk_extraction``, and classes on candidates.
+    """Extraction: the ``llm_call`` answer cache, ``chunk_extraction``, and classes on candidates; fusion's
+    ``entity_distinct`` ("do not merge" decisions).
 
     The new tables are declared here as they were in version 2 (not taken from
     the ORM models, which follow later versions).
@@ -64,7 +65,17 @@ def _v1_to_v2(connection: Connection) -> None:
         Column("run_id", Integer, ForeignKey("run.id"), nullable=False),
         UniqueConstraint("chunk_id", "llm_call_id"),
     )
-    meta.create_all(connection, tables=[meta.tables["llm_call"], meta.tables["chunk_extraction"]])
+    Table(
+        "entity_distinct", meta,
+        Column("id", Integer, primary_key=True),
+        Column("entity_id", Integer, nullable=False, index=True),
+        Column("other_id", Integer, nullable=False, index=True),
+        Column("actor", String(16), nullable=False),
+        Column("reason", Text),
+        sqlite_autoincrement=True,
+    )
+    meta.create_all(connection, tables=[meta.tables[name] for name in ("llm_call", "chunk_extraction",
+                                                                      "entity_distinct")])
     for column in ("subject_class TEXT", "object_class TEXT", "llm_call_id INTEGER REFERENCES llm_call(id)"):
         connection.execute(text(f"ALTER TABLE candidate ADD COLUMN {column}"))
     connection.execute(text("CREATE INDEX ix_candidate_llm_call_id ON candidate (llm_call_id)"))

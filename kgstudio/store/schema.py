@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2  # 2: llm_call cache, chunk_extraction, candidate classes
+SCHEMA_VERSION = 2  # 2: llm_call cache, chunk_extraction, candidate classes, entity_distinct
 APPLICATION_NAME = "kgstudio"
 # PRAGMA application_id of every kgstudio SQLite file ("KGS1"), so `file` and
 # kgstudio itself can tell a project from any other SQLite database.
@@ -234,6 +234,23 @@ class MergeRow(Base):
     score: Mapped[float | None] = mapped_column(Float)
 
 
+class EntityDistinctRow(Base):
+    """A decision that two entities are different ("do not merge"), by a user or a split; fusion respects it.
+
+    No foreign keys: deleting an entity must not need to know about these
+    rows, and entity ids are never reused, so a row about a deleted entity
+    is inert.
+    """
+
+    __tablename__ = "entity_distinct"
+    __table_args__ = (_NEVER_REUSE_IDS,)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(Integer, index=True)
+    other_id: Mapped[int] = mapped_column(Integer, index=True)
+    actor: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
 # --- scope and schema ----------------------------------------------------------
 
 
@@ -312,5 +329,6 @@ class EditLogRow(Base):
 # which chunks are done), so undoing an extraction also makes its chunks pending again.
 JOURNALED_TABLES = {
     row.__tablename__: row.__table__
-    for row in (EntityRow, AliasRow, TripleRow, ProvenanceRow, MergeRow, CandidateRow, ChunkExtractionRow)
+    for row in (EntityRow, AliasRow, TripleRow, ProvenanceRow, MergeRow, EntityDistinctRow, CandidateRow,
+                ChunkExtractionRow)
 }

@@ -16,6 +16,7 @@ def make_v1_project(path: Path) -> None:
     db = sqlite3.connect(path)
     db.executescript("""
         DROP TABLE chunk_extraction;
+        DROP TABLE entity_distinct;
         DROP TABLE candidate;
         DROP TABLE llm_call;
         CREATE TABLE candidate (
@@ -46,3 +47,5 @@ def test_a_version_1_project_is_upgraded_and_backed_up(tmp_path: Path) -> None:
     assert old.execute("SELECT value FROM kgstudio_meta WHERE key = 'schema_version'").fetchone() == ("1",)
     columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(candidate)")}
     assert {"subject_class", "object_class", "llm_call_id"} <= columns
+    tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "entity_distinct" in tables  # fusion's "do not merge" decisions
