@@ -24,7 +24,7 @@ from typing import Any
 
 from kgstudio.domain import Actor, Document, DocumentStatus, EmailLocator, Segment
 from kgstudio.edit import EditHistory, ImportStructuralFacts, RetractDocumentFacts
-from kgstudio.errors import EditError
+from kgstudio.errors import EditError, ProjectError
 from kgstudio.ingest.folder import FoundFile, WalkProblem, find_files
 from kgstudio.ingest.reader import EntityRef, ReadError, ReadOptions, ReadResult, Source
 from kgstudio.ingest.registry import ReaderRegistry
@@ -155,6 +155,8 @@ class _Importer:
                 if choice.note:  # nothing was lost: a fact about the file, not a defect
                     result.metadata["read_as"] = choice.note
                 self._store_result(stored, result, path, depth=0)
+        except ProjectError:
+            raise  # the project cannot be written (a full disk): not this file's fault, and it stops the import
         except ReadError as exc:
             return self._finish_failed(stored, str(exc))
         except MemoryError:
@@ -213,6 +215,8 @@ class _Importer:
                 for inner in choice.reader.read(source, self.options.read):
                     inner.part = attachment.name if inner.part is None else f"{attachment.name}#{inner.part}"
                     self._store_result(stored, inner, path, depth + 1, parent=document, nest=nested)
+            except ProjectError:
+                raise
             except Exception as exc:  # an attachment failing is a defect of its message, not a failure
                 message = str(exc) if isinstance(exc, ReadError) else f"{type(exc).__name__}: {exc}"
                 defects.append(f"{label}: {message}")

@@ -70,8 +70,11 @@ def read_sqlite_meta(path: Path) -> dict[str, str]:
         header = handle.read(100)
     if not header.startswith(SQLITE_HEADER):
         raise ProjectError(f"{path}: not a kgstudio project (the file is not an SQLite database)")
+    # With a -wal file the main file may lag behind: a checkpoint cut short (by a full
+    # disk, say) can leave its header promising pages that the WAL still holds.
+    wal_pending = Path(f"{path}-wal").exists() and Path(f"{path}-wal").stat().st_size > 0
     expected = _expected_size(header)
-    if len(header) < 100 or (expected is not None and size < expected):
+    if len(header) < 100 or (expected is not None and size < expected and not wal_pending):
         raise ProjectError(
             f"{path}: the project file is truncated ({size:,} bytes; its header says "
             f"{expected or '?':,} bytes); restore it from a backup"
@@ -79,8 +82,7 @@ def read_sqlite_meta(path: Path) -> dict[str, str]:
     # Without a -wal file nothing is pending and the main file is complete:
     # immutable=1 reads it without locks or side files. With one (the project
     # is open elsewhere, or a crash left it), mode=ro sees the pending commits.
-    wal_pending = Path(f"{path}-wal").exists()
-    mode = "mode=ro" if wal_pending else "immutable=1"
+    mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
     except sqlite3.Error as exc:

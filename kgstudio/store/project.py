@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, func, inspect, select
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kgstudio import __version__
@@ -171,18 +171,25 @@ class Project:
         Writers take turns across processes, from the transaction's start, so
         what an edit checks cannot change before it writes.
         """
-        with self._write_lock, self._sessions.begin() as session:
-            if self.location.path is not None:
-                # SQLite: BEGIN IMMEDIATE takes the file's write lock before the first
-                # read (another process waits, up to the busy timeout).
-                session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
-            else:
-                # A database server lets other processes write at the same time, and its
-                # default isolation (READ COMMITTED) would let two of them undo the same edit
-                # or overwrite each other's rows between the journal's check and its write.
-                # Locking one meta row makes writers take turns, as SQLite's file lock does.
-                session.execute(select(Meta.key).where(Meta.key == "schema_version").with_for_update())
-            yield Repositories(session)
+        try:
+            with self._write_lock, self._sessions.begin() as session:
+                if self.location.path is not None:
+                    # SQLite: BEGIN IMMEDIATE takes the file's write lock before the first
+                    # read (another process waits, up to the busy timeout).
+                    session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+                else:
+                    # A database server lets other processes write at the same time, and its
+                    # default isolation (READ COMMITTED) would let two of them undo the same edit
+                    # or overwrite each other's rows between the journal's check and its write.
+                    # Locking one meta row makes writers take turns, as SQLite's file lock does.
+                    session.execute(select(Meta.key).where(Meta.key == "schema_version").with_for_update())
+                yield Repositories(session)
+        except OperationalError as exc:
+            if _disk_full(exc):
+                raise ProjectError(
+                    f"{self.location}: the disk is full, so the last change was not saved (the project is "
+                    "intact); free some space and run the same command again") from None
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -347,3 +354,10 @@ def _sqlite_outside_transaction(engine: Engine, *statements: str) -> None:
             connection.driver_connection.execute(statement)
     finally:
         connection.close()
+
+
+def _disk_full(exc: OperationalError) -> bool:
+    """SQLite's SQLITE_FULL, or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    original = exc.orig
+    return (getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(original, "sqlstate", None) == "53100")
