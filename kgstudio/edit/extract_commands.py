@@ -35,9 +35,12 @@ class AddExtractedTriples(EditCommand):
     ``chunks``: one dict per chunk, ``{"chunk_id", "llm_call_id", "candidates": [...]}``.
     A candidate is ``{"subject", "predicate", "object", "subject_class",
     "object_class", "span_start", "span_end", "segment_id", "literal",
-    "datatype", "raw", "error"}``; one with an ``error`` is recorded but makes
-    no triple. ``literal`` marks an object that is a value (a data property),
-    not an entity.
+    "datatype", "raw", "error", "llm_call_id", "contracts"}``; one with an
+    ``error`` is recorded but makes no triple. ``literal`` marks an object that
+    is a value (a data property), not an entity. ``llm_call_id`` (default: the
+    chunk's) names the answer a contract retry gave; ``contracts`` holds the
+    verdicts ``[rule, passed, message]``, recorded as ``contract_result`` rows
+    of the candidate (journaled too, so undo removes them with it).
     """
 
     op: ClassVar[str] = "add_extracted_triples"
@@ -74,13 +77,21 @@ class AddExtractedTriples(EditCommand):
              "span_start": c.get("span_start"), "span_end": c.get("span_end"), "run_id": self.run_id}
             for identity, chunk, c in evidence
         ])
-        journal.insert_many("candidate", [
-            {"run_id": self.run_id, "chunk_id": chunk["chunk_id"], "llm_call_id": chunk["llm_call_id"],
+        proposals = [c for chunk in self.chunks for c in chunk["candidates"]]
+        candidate_ids = journal.insert_many("candidate", [
+            {"run_id": self.run_id, "chunk_id": chunk["chunk_id"],
+             "llm_call_id": c.get("llm_call_id", chunk["llm_call_id"]),
              "subject": c.get("subject"), "predicate": c.get("predicate"), "object": c.get("object"),
              "subject_class": c.get("subject_class"), "object_class": c.get("object_class"),
              "span_start": c.get("span_start"), "span_end": c.get("span_end"), "confidence": c.get("confidence"),
              "raw": c.get("raw"), "error": c.get("error")}
             for chunk in self.chunks for c in chunk["candidates"]
+        ])
+        journal.insert_many("contract_result", [
+            {"run_id": self.run_id, "subject_table": "candidate", "subject_id": candidate_id, "rule": rule,
+             "passed": bool(passed), "message": message}
+            for candidate_id, c in zip(candidate_ids, proposals, strict=True)
+            for rule, passed, message in c.get("contracts", ())
         ])
         journal.insert_many("chunk_extraction", [
             {"chunk_id": chunk["chunk_id"], "llm_call_id": chunk["llm_call_id"], "run_id": self.run_id}

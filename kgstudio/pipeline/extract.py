@@ -10,6 +10,15 @@ the shape, the predicate, the classes and that subject and object occur in
 the text. An answer that is not usable JSON gets one repair request; a
 second failure is recorded as a failed candidate, never dropped.
 
+Under contracts (``ExtractionSettings.contracts``, on by default) every
+candidate is also judged by the rules of :mod:`kgstudio.pipeline.contracts`.
+The violations go back to the model as plain text for a bounded retry
+(``contract_retries``); the retry's answer is cached like the first one, under
+a key derived from the first answer's key and the feedback text, so a re-run
+asks nothing. Every verdict is recorded per candidate and rule (table
+``contract_result``), and a candidate that still breaks a rule becomes no
+triple.
+
 The runner (:func:`run_extraction`) is resumable and cached by content.
 Every answer is stored as soon as it arrives (table ``llm_call``) under a
 key hashing the chunk text, the prompt version, the model's identity and the
@@ -39,6 +48,7 @@ from kgstudio.edit import AddExtractedTriples, EditHistory
 from kgstudio.errors import KgstudioError
 from kgstudio.llm.backend import Backend, ChatMessage, Completion
 from kgstudio.ontology.owl import default_ontology
+from kgstudio.pipeline import contracts
 from kgstudio.pipeline.chunk import CHUNKED_KINDS, estimate_tokens
 from kgstudio.pipeline.seeds import seed_hints
 from kgstudio.progress import CancelToken, Progress, no_progress
@@ -71,6 +81,8 @@ class ExtractionSettings:
     n_threads: int | None = None
     grounded: bool = True  # constrain subject/object to the chunk's words where the backend can
     seeds: int = 20  # seed concepts passed as hints
+    contracts: bool = True  # judge every candidate by kgstudio.pipeline.contracts.RULES
+    contract_retries: int = 1  # requests that feed the violations back to the model (0: record them only)
 
 
 @dataclass
@@ -99,6 +111,9 @@ class ExtractionReport:
     failed: int = 0  # chunks whose answer stayed unusable after the retry
     candidates: int = 0
     rejected_candidates: int = 0  # proposed by the model, not usable (ungrounded, unknown predicate, ...)
+    contract_retries: int = 0  # answers asked (or taken from the cache) with violations fed back
+    contract_rejected: int = 0  # of the rejected candidates, those that broke a contract
+    contract_checks: dict[str, list[int]] = field(default_factory=dict)  # rule -> [passed, checked]
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
@@ -354,10 +369,20 @@ class _Job:
             "grounded": self.settings.grounded and _supports_grammar(self.backend_class)
             and _grounding_available(),
             "temperature": 0.0,
+            # Contracts change what is asked (the retry) and what an answer becomes; a run with other
+            # contracts must not take this run's chunks for done.
+            "contracts": contracts.RULESET_VERSION if self.settings.contracts else None,
+            "contract_retries": max(0, self.settings.contract_retries) if self.settings.contracts else 0,
         }
 
     def key(self, chunk_sha256: str, params_json: str) -> str:
         material = "\x1f".join([chunk_sha256, self.prompt.identity, self.model, params_json])
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    @staticmethod
+    def retry_key(previous_key: str, feedback: str) -> str:
+        """The cache key of a contract retry: the answer it corrects and the feedback it was given."""
+        material = "\x1f".join([previous_key, "contract-retry", feedback])
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -506,6 +531,7 @@ class _Runner:
         self.parallel = job.settings.concurrency if getattr(job.backend, "name", "") == "openai" else 1
         self.lock = threading.Lock()
         self.fresh: set[str] = set()  # answers asked for in this run
+        self.index = contracts.OntologyIndex(job.ontology) if job.settings.contracts else None
 
     def run(self) -> ExtractionReport:
         with self.project.repositories() as repos:
@@ -572,7 +598,11 @@ class _Runner:
                 pass  # asked in this run, a few chunks ahead (several requests in flight)
             else:
                 self.report.cached += 1
-            batch.append(self._chunk_result(chunk, segments, call))
+            result = self._chunk_result(chunk, segments, call)
+            if result is None:  # cancelled during a contract retry: the chunk stays pending
+                self.report.cancelled = True
+                break
+            batch.append(result)
             self.progress(position + 1, total, self._status(position + 1, total))
         if batch:
             self._commit(batch_document, batch)  # type: ignore[arg-type]
@@ -601,10 +631,14 @@ class _Runner:
             text += f" · {rate:.0f} tokens/s · about {_duration(remaining)} left"
         return text
 
-    def _ask(self, chunk: Chunk, key: str, timed: bool = True) -> LlmCall | None:
-        """Ask the model about one chunk (with one repair request) and store the answer at once."""
+    def _ask(self, chunk: Chunk, key: str, timed: bool = True,
+             history: Sequence[ChatMessage] = ()) -> LlmCall | None:
+        """Ask the model about one chunk (with one repair request) and store the answer at once.
+
+        ``history``: messages after the question (earlier answers and the contract feedback on them).
+        """
         messages = self.job.prompt.messages(ontology=self.ontology_text, seeds=", ".join(self.job.seeds) or "none",
-                                            text=chunk.text)
+                                            text=chunk.text) + list(history)
         constraint = self._constraint(chunk)
         raw, error, attempts = "", None, 0
         prompt_tokens = completion_tokens = 0
@@ -649,23 +683,90 @@ class _Runner:
             return {"grammar": self.grammar_builder(chunk.text)}
         return {"json_schema": answer_schema(self.job.ontology)}
 
-    def _chunk_result(self, chunk: Chunk, segments: list[Segment], call: LlmCall) -> dict[str, Any]:
+    def _chunk_result(self, chunk: Chunk, segments: list[Segment], call: LlmCall) -> dict[str, Any] | None:
+        """The chunk's candidates for :class:`AddExtractedTriples`; None when cancelled during a retry."""
         if call.error is not None:
             self.report.failed += 1
             candidates = [{"raw": call.raw, "error": f"the model's answer could not be used: {call.error}"}]
         else:
             candidates = parse_answer(call.raw, chunk.text, self.job.ontology, self.job.seeds)
+            if self.index is not None:
+                judged = self._under_contracts(chunk, call, candidates)
+                if judged is None:
+                    return None
+                candidates = judged
             for candidate in candidates:
+                for rule, passed, _ in candidate.get("contracts", ()):
+                    tally = self.report.contract_checks.setdefault(rule, [0, 0])
+                    tally[0] += int(passed)
+                    tally[1] += 1
                 if candidate.get("error"):
                     self.report.rejected_candidates += 1
+                    if candidate.get("contract"):
+                        self.report.contract_rejected += 1
                 else:
                     self.report.candidates += 1
                     candidate["segment_id"] = _evidence_segment(chunk, segments, candidate)
         return {"chunk_id": chunk.id, "llm_call_id": call.id, "candidates": candidates}
 
+    def _under_contracts(self, chunk: Chunk, call: LlmCall,
+                         candidates: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Judge the candidates; feed violations back for at most ``contract_retries`` more answers.
+
+        Returns every candidate proposed on the way (first answer and retries, the same triple once),
+        each with its verdicts; None when cancelled while the model was answering a retry.
+        """
+        self._judge(chunk, candidates)
+        kept = list(candidates)
+        seen = {_identity(c) for c in kept}
+        current, current_call = candidates, call
+        history: list[ChatMessage] = []
+        for _ in range(max(0, self.job.settings.contract_retries)):
+            rejected = [(c, c["error"]) for c in current if c.get("error")]
+            if not rejected:
+                break
+            feedback = contracts.feedback(rejected)
+            history = history + [ChatMessage("assistant", current_call.raw), ChatMessage("user", feedback)]
+            retry_key = _Job.retry_key(current_call.key, feedback)
+            with self.project.repositories() as repos:
+                retry = repos.extraction.calls_by_key([retry_key]).get(retry_key)
+            if retry is None:
+                retry = self._ask(chunk, retry_key, history=history)
+                if retry is None:
+                    return None
+            self.report.contract_retries += 1
+            if retry.error is not None:
+                break  # the retry's answer is not usable: what the first answer gave stands
+            current, current_call = parse_answer(retry.raw, chunk.text, self.job.ontology, self.job.seeds), retry
+            self._judge(chunk, current)
+            for candidate in current:
+                candidate["llm_call_id"] = retry.id
+                if _identity(candidate) not in seen:
+                    seen.add(_identity(candidate))
+                    kept.append(candidate)
+        return kept
+
+    def _judge(self, chunk: Chunk, candidates: list[dict[str, Any]]) -> None:
+        """Attach every rule's verdict to each candidate; the first broken rule becomes its error."""
+        assert self.index is not None
+        for candidate in candidates:
+            verdicts = contracts.check(contracts.Candidate.from_dict(candidate, chunk.text, self.job.seeds),
+                                       self.index)
+            candidate["contracts"] = [[v.rule, v.passed, v.message] for v in verdicts]
+            broken = contracts.failures(verdicts)
+            if broken and not candidate.get("error"):
+                candidate["error"] = f"contract {broken[0].rule}: " + "; ".join(v.message or v.rule for v in broken)
+                candidate["contract"] = broken[0].rule
+
     def _commit(self, document_id: int, batch: list[dict[str, Any]]) -> None:
         self.history.execute(AddExtractedTriples(document_id, self.report.run_id, batch),  # type: ignore[arg-type]
                              actor=Actor.EXTRACTION)
+
+
+def _identity(candidate: dict[str, Any]) -> tuple:
+    """A proposal, whichever answer it came in: the same triple with the same classes is the same proposal."""
+    return tuple(_normalise(str(candidate.get(k) or "")) for k in
+                 ("subject", "predicate", "object", "subject_class", "object_class"))
 
 
 def _evidence_segment(chunk: Chunk, segments: list[Segment], candidate: dict[str, Any]) -> int | None:

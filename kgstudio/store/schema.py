@@ -330,5 +330,5 @@ class EditLogRow(Base):
 JOURNALED_TABLES = {
     row.__tablename__: row.__table__
     for row in (EntityRow, AliasRow, TripleRow, ProvenanceRow, MergeRow, EntityDistinctRow, CandidateRow,
-                ChunkExtractionRow)
+                ChunkExtractionRow, ContractResultRow)  # contract verdicts go with their candidates
 }

@@ -147,12 +147,13 @@ def test_cancel_stops_and_a_rerun_resumes_without_asking_twice(paper_project: Pr
     assert total >= 5
     token = CancelToken()
     first = ScriptedBackend(cancel_after=(3, token))
-    report = run_extraction(paper_project, backend=first, cancel=token)
+    one_request_per_chunk = ExtractionSettings(contract_retries=0)  # so calls count chunks (retries: test_contracts)
+    report = run_extraction(paper_project, one_request_per_chunk, backend=first, cancel=token)
     assert report.cancelled and report.model_calls == 4  # the fourth call saw the cancel and stopped
     with paper_project.repositories() as repos:
         assert repos.runs.get(report.run_id).status == RunStatus.CANCELLED
     second = ScriptedBackend()
-    resumed = run_extraction(paper_project, backend=second)
+    resumed = run_extraction(paper_project, one_request_per_chunk, backend=second)
     assert len(second.calls) == total - 3  # the three finished chunks are not sent again
     assert resumed.skipped == 3 and not resumed.cancelled
 
