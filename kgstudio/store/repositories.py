@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from kgstudio.domain import (
@@ -21,6 +21,7 @@ from kgstudio.domain import (
     ChangeSet,
     Chunk,
     CompetencyQuestion,
+    ContractResult,
     Document,
     DocumentStatus,
     EditRecord,
@@ -51,6 +52,7 @@ from kgstudio.store.schema import (
     ChunkExtractionRow,
     ChunkRow,
     CompetencyQuestionRow,
+    ContractResultRow,
     DocumentRow,
     EditLogRow,
     EntityRow,
@@ -82,6 +84,7 @@ class Repositories:
         self.graph = GraphReader(session)
         self.ontology = OntologyRepository(session)
         self.questions = CompetencyQuestionRepository(session)
+        self.contracts = ContractResultRepository(session)
         self.seeds = SeedRepository(session)
         self.edit_log = EditLogRepository(session)
 
@@ -395,6 +398,16 @@ class OntologyRepository:
         self.session.add(OntologyPropertyRow(name=prop.name, iri=prop.iri, kind=prop.kind, domain=prop.domain,
                                              range=prop.range, functional=prop.functional, label=prop.label))
 
+    def replace(self, classes: Iterable[OntologyClass], properties: Iterable[OntologyProperty]) -> None:
+        """Make the project's ontology exactly these terms (an import or a derived ontology)."""
+        self.session.execute(delete(OntologyPropertyRow))
+        self.session.execute(delete(OntologyClassRow))
+        for cls in classes:
+            self.add_class(cls)
+        for prop in properties:
+            self.add_property(prop)
+        self.session.flush()
+
     def classes(self) -> list[OntologyClass]:
         rows = self.session.scalars(select(OntologyClassRow).order_by(OntologyClassRow.name))
         return [OntologyClass(r.name, r.iri, r.label, r.parent, r.description, r.id) for r in rows]
@@ -419,6 +432,59 @@ class CompetencyQuestionRepository:
     def list(self) -> list[CompetencyQuestion]:
         rows = self.session.scalars(select(CompetencyQuestionRow).order_by(CompetencyQuestionRow.id))
         return [CompetencyQuestion(r.text, r.sparql, r.status, r.last_answer, r.id) for r in rows]
+
+    def get(self, question_id: int) -> CompetencyQuestion:
+        row = self.session.get(CompetencyQuestionRow, question_id)
+        if row is None:
+            raise EditError(f"there is no competency question {question_id}")
+        return CompetencyQuestion(row.text, row.sparql, row.status, row.last_answer, row.id)
+
+    def update(self, question: CompetencyQuestion) -> CompetencyQuestion:
+        """Store ``question``'s text, SPARQL, status and last answer under its id."""
+        row = self.session.get(CompetencyQuestionRow, question.id)
+        if row is None:
+            raise EditError(f"there is no competency question {question.id}")
+        row.text, row.sparql, row.status, row.last_answer = (question.text, question.sparql, question.status,
+                                                             question.last_answer)
+        self.session.flush()
+        return question
+
+    def delete(self, question_id: int) -> None:
+        if self.session.get(CompetencyQuestionRow, question_id) is None:
+            raise EditError(f"there is no competency question {question_id}")
+        self.session.execute(delete(CompetencyQuestionRow).where(CompetencyQuestionRow.id == question_id))
+
+
+class ContractResultRepository:
+    """Contract verdicts (written with the candidates by ``AddExtractedTriples``; read here)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def pass_rates(self, run_id: int | None = None) -> dict[int, dict[str, tuple[int, int]]]:
+        """``{run id: {rule: (passed, checked)}}``, for one run or all."""
+        query = (select(ContractResultRow.run_id, ContractResultRow.rule, ContractResultRow.passed,
+                        func.count()).group_by(ContractResultRow.run_id, ContractResultRow.rule,
+                                               ContractResultRow.passed))
+        if run_id is not None:
+            query = query.where(ContractResultRow.run_id == run_id)
+        rates: dict[int, dict[str, list[int]]] = {}
+        for run, rule, passed, count in self.session.execute(query):
+            tally = rates.setdefault(run, {}).setdefault(rule, [0, 0])
+            tally[0] += count if passed else 0
+            tally[1] += count
+        return {run: {rule: (p, n) for rule, (p, n) in rules.items()} for run, rules in sorted(rates.items())}
+
+    def failures(self, run_id: int | None = None, limit: int | None = None) -> list[ContractResult]:
+        """The verdicts that failed, newest run first."""
+        query = select(ContractResultRow).where(ContractResultRow.passed.is_(False)) \
+            .order_by(ContractResultRow.id.desc())
+        if run_id is not None:
+            query = query.where(ContractResultRow.run_id == run_id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [ContractResult(r.run_id, r.subject_table, r.subject_id, r.rule, r.passed, r.message, r.id)
+                for r in self.session.scalars(query)]
 
 
 class SeedRepository:
