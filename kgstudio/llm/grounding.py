@@ -16,8 +16,9 @@ with 0 to ``max_triples`` triples, where
 - the two ``*_class`` keys are there only when ``classes`` is given, and then
   hold one of ``classes``;
 - E, the evidence, is a span of consecutive words of the text that does not
-  cross the end of a sentence or a paragraph and has at most
-  ``max_evidence_words`` words.
+  cross the end of a sentence (".", "!" or "?" and a space before a capital,
+  except after an initial such as "E.") or a paragraph (a blank line), and
+  has at most ``max_evidence_words`` words.
 
 Every string is JSON-escaped, so ``json.loads`` gives back the exact text
 spans (quotes, backslashes, line breaks, non-ASCII letters included).
@@ -47,7 +48,8 @@ ROOT = "root"
 QUOTE = '"'
 OPEN_ANSWER = '{"triples":['
 _WORD = re.compile(r"\S+")
-_SENTENCE_END = re.compile(r"[.!?]['\"”’)\]]*\s|\n\s*\n")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s")
+_PARAGRAPH_END = re.compile(r"\n[^\S\n]*\n")
 
 
 @dataclass(frozen=True)
@@ -222,8 +224,9 @@ def _evidence_rule(text: str, found: list[Word], names: list[str], max_words: in
     # goes_on[k]: word k+1 belongs to the same evidence block as word k (same sentence, block not full)
     goes_on, run = [], 1
     for k, word in enumerate(found[:-1]):
-        gap = text[word.end:found[k + 1].start]
-        ends_sentence = bool(_SENTENCE_END.search(gap + " ")) and not _is_initial(text[word.start:word.end])
+        gap, nxt = text[word.end:found[k + 1].start], found[k + 1]
+        ends_sentence = bool(_PARAGRAPH_END.search(gap)) or bool(_SENTENCE_END.search(gap)) \
+            and text[nxt.start].isupper() and not _is_initial(text[word.start:word.end])
         goes_on.append(not ends_sentence and run < max_words)
         run = run + 1 if goes_on[-1] else 1
     goes_on.append(False)

@@ -1,5 +1,11 @@
 """Any OpenAI-compatible chat server (llama.cpp's llama-server, llama-cpp-python, vLLM, Ollama) as a backend.
 
+A GBNF ``grammar`` (grounded decoding) is sent as the ``grammar`` field of
+the request, which llama.cpp's server and llama-cpp-python's accept; a server
+that refuses the field (400/422) gets the request again without it, and one
+that silently ignores it (vLLM, Ollama) answers unconstrained: callers check
+the answer either way (``kgstudio.llm.grounding.check_grounding``).
+
 Unlike the embedded model, one :class:`OpenAICompatBackend` may be used from
 several threads at once: at most ``concurrency`` requests are in flight, over
 a connection pool of that size. Answers are streamed (server-sent events) so
@@ -48,6 +54,7 @@ class ChatRequest:
     max_tokens: int = 256
     temperature: float = 0.0
     json_schema: dict[str, Any] | None = None
+    grammar: str | None = None
 
 
 class OpenAICompatBackend:
@@ -62,6 +69,7 @@ class OpenAICompatBackend:
         # Which structured-output form this server accepts: OpenAI's "json_schema", or
         # "json_object" with a schema (llama.cpp). Learned on the first rejection.
         self._schema_form = "json_schema"
+        self._grammar_field = True  # False once the server refused llama.cpp's "grammar" field
         if not _is_server_url(self.base_url):
             raise ModelError(f"{settings.base_url!r}: not a server URL (one looks like http://127.0.0.1:8080/v1)")
         pool = max(1, settings.concurrency)
@@ -80,9 +88,11 @@ class OpenAICompatBackend:
         max_tokens: int = 256,
         temperature: float = 0.0,
         json_schema: dict[str, Any] | None = None,
+        grammar: str | None = None,
         cancel: CancelToken | None = None,
     ) -> Completion:
-        """Complete a chat; ``json_schema`` constrains the answer; returns early when ``cancel`` is set."""
+        """Complete a chat; ``grammar`` (GBNF, wins) or ``json_schema`` constrains the answer where the
+        server can; returns early when ``cancel`` is set."""
         if cancel is not None and cancel.cancelled:
             return Completion("", 0, 0, "cancelled")
         body: dict[str, Any] = {"messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -94,16 +104,26 @@ class OpenAICompatBackend:
         with self._slots:
             try:
                 while True:
-                    form = self._schema_form if json_schema is not None else None
-                    if form is not None:
-                        body["response_format"] = _response_format(form, json_schema or {})
+                    body.pop("grammar", None)
+                    body.pop("response_format", None)
+                    if grammar is not None and self._grammar_field:
+                        form: str | None = "grammar"
+                        body["grammar"] = grammar
+                    else:
+                        form = self._schema_form if json_schema is not None else None
+                        if form is not None:
+                            body["response_format"] = _response_format(form, json_schema or {})
                     response = self._send("POST", url, body, cancel, form)
                     if response is not None:
                         try:
                             return self._read_stream(url, response, messages, cancel)
                         finally:
                             response.close()
-                    self._schema_form = "json_object"  # refused: fall back once, remembered for later calls
+                    # refused: fall back once, remembered for later calls
+                    if form == "grammar":
+                        self._grammar_field = False
+                    else:
+                        self._schema_form = "json_object"
             except Cancelled:
                 return Completion("", 0, 0, "cancelled")
 
@@ -129,7 +149,7 @@ class OpenAICompatBackend:
             try:
                 result: Completion | Exception = self.chat(
                     request.messages, max_tokens=request.max_tokens, temperature=request.temperature,
-                    json_schema=request.json_schema, cancel=cancel,
+                    json_schema=request.json_schema, grammar=request.grammar, cancel=cancel,
                 )
             except Exception as exc:  # kept in the result list, never dropped
                 result = exc
@@ -165,7 +185,8 @@ class OpenAICompatBackend:
     ) -> httpx.Response | None:
         """The open, streamed response, retried with backoff on connection errors, 429 and 5xx.
 
-        None when the server refused OpenAI's ``json_schema`` response format (``form``);
+        None when the server refused OpenAI's ``json_schema`` response format or the
+        ``grammar`` field (``form``);
         raises :class:`Cancelled` when ``cancel`` is set while waiting to retry.
         """
         for attempt in range(self.settings.max_retries + 1):
@@ -181,7 +202,8 @@ class OpenAICompatBackend:
                 with contextlib.suppress(httpx.HTTPError):
                     response.read()  # the error text, for the message
                 response.close()
-                if form == "json_schema" and _rejects_schema_form(response):
+                if form == "json_schema" and _rejects_schema_form(response) or \
+                        form == "grammar" and _rejects_field(response, "grammar"):
                     return None
                 problem = _status_problem(url, response)
             if attempt == self.settings.max_retries:
@@ -225,7 +247,9 @@ class OpenAICompatBackend:
             raise ModelError(f"{url}: the server ended the answer without a finish reason "
                              "(cut off by another request, or the prompt is longer than its context?)")
         if usage and "completion_tokens" in usage:
-            return Completion(text, int(usage.get("prompt_tokens", 0)), int(usage["completion_tokens"]), finish_reason)
+            cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+            return Completion(text, int(usage.get("prompt_tokens", 0)), int(usage["completion_tokens"]), finish_reason,
+                              prompt_cached_tokens=int(cached))
         prompt_chars = sum(len(message.content) for message in messages)
         # No usage from the server: about 4 characters a token, and one streamed piece per token.
         return Completion(text, max(1, prompt_chars // 4), sum(1 for piece in pieces if piece), finish_reason)
@@ -249,6 +273,12 @@ def _rejects_schema_form(response: httpx.Response) -> bool:
     """True when the server refused OpenAI's ``json_schema`` response format (llama-cpp-python: 500)."""
     status = response.status_code
     return status in (400, 422) or (status == 500 and "response_format" in response.text)
+
+
+def _rejects_field(response: httpx.Response, field: str) -> bool:
+    """True when the server refused a request field it does not know (400/422, or a 500 that names it)."""
+    status = response.status_code
+    return status in (400, 422) or (status == 500 and field in response.text)
 
 
 def _server_message(response: httpx.Response) -> str:
