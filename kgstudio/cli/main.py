@@ -19,6 +19,7 @@ from kgstudio.cli import (
     import_commands,
     model_commands,
     project_commands,
+    reflect_commands,
     seed_commands,
 )
 from kgstudio.errors import KgstudioError
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed_commands.register(commands)
     extract_commands.register(commands)
     export_commands.register(commands)
+    reflect_commands.register(commands)
     parser.set_defaults(commands=set(commands.choices))
     return parser
 

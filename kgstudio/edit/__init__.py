@@ -19,9 +19,10 @@ from kgstudio.edit.commands import (
 from kgstudio.edit.extract_commands import AddExtractedTriples
 from kgstudio.edit.history import EditHistory
 from kgstudio.edit.import_commands import ImportStructuralFacts, RetractDocumentFacts
+from kgstudio.edit.reflect_commands import ApplyReflection
 
 __all__ = [
-    "AcceptCandidate", "AddEntity", "AddExtractedTriples", "AddTriple", "DeleteEntity", "EditCommand", "EditHistory",
+    "AcceptCandidate", "AddEntity", "AddExtractedTriples", "ApplyReflection", "AddTriple", "DeleteEntity", "EditCommand", "EditHistory",
     "ImportStructuralFacts", "MergeEntities", "RejectCandidate", "RetractDocumentFacts", "RenameEntity", "RepointTriple", "RetractTriple",
     "SetEntityClass", "SplitEntity", "command_from_dict", "command_names",
 ]

@@ -15,6 +15,7 @@ from kgstudio.edit import (
     AddEntity,
     AddExtractedTriples,
     AddTriple,
+    ApplyReflection,
     DeleteEntity,
     EditCommand,
     EditHistory,
@@ -99,6 +100,8 @@ COMMANDS: dict[str, Callable[[dict], EditCommand]] = {
          "object": {"key": "mailto:ada@example.com", "name": "Ada", "class": "Person"}, "origin": "header",
          "segment_id": i["segment"]},
     ]),
+    "apply_reflection": lambda i: ApplyReflection(i["t_hq"], "fix", "reversed", i["run"],
+                                                  {"subject": "Armonk", "predicate": "partOf", "object": "I.B.M."}),
     "add_extracted_triples": lambda i: AddExtractedTriples(i["document"], i["run"], [{
         "chunk_id": i["chunk"], "llm_call_id": i["call"], "candidates": [
             {"subject": "IBM", "predicate": "locatedIn", "object": "Yorktown", "object_class": "Place",

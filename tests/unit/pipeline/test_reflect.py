@@ -1,0 +1,146 @@
+"""Reflection on a real CV's triples: rule findings, critic and corrector, one undoable edit per change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kgstudio.domain import TripleStatus
+from kgstudio.edit import AddEntity, AddTriple, EditHistory
+from kgstudio.llm.backend import ChatMessage, Completion
+from kgstudio.ontology.owl import default_ontology
+from kgstudio.pipeline.extract import find_span, project_ontology
+from kgstudio.pipeline.importing import import_paths
+from kgstudio.pipeline.reflect import TripleView, check, load_triples, run_reflection
+from kgstudio.progress import CancelToken
+from kgstudio.store import Project
+
+
+class CriticBackend:
+    """Critic: flags triples whose text says "livesIn" with an organisation; corrector: reverses them."""
+
+    name = "scripted"
+    identity = "scripted:critic"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def chat(self, messages: list[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.0,
+             json_schema: dict[str, Any] | None = None, cancel: CancelToken | None = None) -> Completion:
+        asked = messages[-1].content
+        lines = asked.split("Triples:\n", 1)[1].split("\n")
+        triples = {int(line.split(".", 1)[0]): line.split(". ", 1)[1].split(" | ")
+                   for line in lines if line[:1].isdigit() and ". " in line and " | " in line}
+        if "Rule findings:" in asked:
+            self.calls.append("critic")
+            issues = [{"triple": n, "problem": "reversed: the organisation does not live anywhere"}
+                      for n, (s, p, o) in triples.items() if p == "livesIn" and s == "ABC Corp"]
+            return Completion(json.dumps({"issues": issues}), 50, 10, "stop")
+        self.calls.append("corrector")
+        corrections = []
+        for n, (s, p, o) in triples.items():
+            if p == "livesIn" and s == "ABC Corp":
+                corrections.append({"triple": n, "action": "fix", "subject": o, "predicate": "worksFor", "object": s})
+            else:
+                corrections.append({"triple": n, "action": "drop"})
+        return Completion(json.dumps({"corrections": corrections}), 50, 10, "stop")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def messy(tmp_path: Path, shared_data: Path) -> dict:
+    """John Doe's CV with four extracted-looking triples on its chunk: one fine, three wrong."""
+    project = Project.create(tmp_path / "cv.kgs")
+    import_paths(project, [shared_data / "pdf" / "cv" / "CV_John_Doe.pdf"])
+    project_ontology(project)
+    with project.repositories() as repos:
+        (chunk,) = repos.documents.chunks(repos.documents.list()[0].id)
+    history = EditHistory(project)
+
+    def entity(name: str, cls: str | None = None) -> int:
+        return history.execute(AddEntity(name, cls, [])).changes.entity_ids.pop()
+
+    def triple(s: int, p: str, o: int, evidence: str) -> int:
+        span = find_span(chunk.text, evidence)
+        assert span is not None, evidence
+        return history.execute(AddTriple(s, p, object_id=o, status="candidate", origin="extracted",
+                                         chunk_id=chunk.id, span=span)).changes.keys("triple").pop()
+
+    john, abc, sf, it = entity("John Doe", "Person"), entity("ABC Corp"), entity("San Francisco"), entity("It")
+    ids = {
+        "good": triple(john, "worksFor", abc, "ABC Corp"),
+        "reversed": triple(abc, "livesIn", john, "ABC Corp"),
+        "vague": triple(it, "locatedIn", sf, "San Francisco"),
+        "loop": triple(john, "knows", john, "John Doe"),
+    }
+    yield {"project": project, "ids": ids, "history": history}
+    project.close()
+
+
+def test_rules_name_what_is_wrong() -> None:
+    ontology = default_ontology()
+    passage = "Ada Lovelace worked with Charles Babbage in London."
+
+    def view(s: str, p: str, o: str, same: bool = False) -> TripleView:
+        return TripleView(1, s, p, o, None, None, False, same, 1, passage)
+
+    assert check(view("Ada Lovelace", "knows", "Charles Babbage"), ontology) == []
+    assert check(view("It", "knows", "Charles Babbage"), ontology) == ['the subject "It" is vague']
+    assert "not in the ontology" in check(view("Ada Lovelace", "invented", "London"), ontology)[0]
+    assert "does not occur" in check(view("Ada Lovelace", "knows", "Paris"), ontology)[0]
+    assert check(view("Ada Lovelace", "knows", "Ada Lovelace", same=True), ontology) == [
+        "subject and object are the same entity"]
+    long = "Ada Lovelace worked with Charles Babbage in London"
+    assert "longer than a name" in check(view(long, "knows", "London"), ontology)[0]
+
+
+def test_reflection_fixes_drops_and_raises_compliance(messy: dict) -> None:
+    project, ids = messy["project"], messy["ids"]
+    backend = CriticBackend()
+    report = run_reflection(project, backend=backend, steps=2)
+    assert report.triples == 4 and report.compliance_before == 0.5  # vague and loop break rules
+    assert report.compliance_after == 1.0
+    assert report.fixed == 1 and report.dropped == 2  # reversed fixed by the corrector; vague and loop dropped
+    with project.repositories() as repos:
+        status = {name: repos.graph.triple(i).status for name, i in ids.items()}
+        assert status == {"good": TripleStatus.CANDIDATE, "reversed": TripleStatus.REJECTED,
+                          "vague": TripleStatus.REJECTED, "loop": TripleStatus.REJECTED}
+        assert repos.graph.triple(ids["vague"]).status_reason == 'reflection: the subject "It" is vague'
+        reflected = [t for t in repos.graph.triples() if t.origin == "reflected"]
+        assert len(reflected) == 0  # the fix (John Doe worksFor ABC Corp) was already known: it gained evidence
+        good_evidence = repos.graph.provenance(ids["good"])
+    assert len(good_evidence) == 2
+    assert backend.calls[:2] == ["critic", "corrector"]
+
+
+def test_each_change_undoes_on_its_own(messy: dict) -> None:
+    project, ids, history = messy["project"], messy["ids"], messy["history"]
+    report = run_reflection(project, backend=CriticBackend())
+    log = [entry for entry in history.log() if entry.actor == "reflection"]
+    assert [entry.id for entry in sorted(log, key=lambda e: e.id)] == report.changes
+    undone = history.undo()  # the newest correction only
+    assert undone.id == report.changes[-1]
+    with project.repositories() as repos:
+        back = [name for name, i in ids.items() if repos.graph.triple(i).status == TripleStatus.CANDIDATE]
+    assert len(back) == 2  # "good" and the one just restored
+
+
+def test_multi_mode_asks_no_critic(messy: dict) -> None:
+    backend = CriticBackend()
+    report = run_reflection(messy["project"], backend=backend, mode="multi")
+    assert backend.calls == ["corrector"] and report.steps == 1
+    assert report.dropped == 2 and report.fixed == 0  # only the rule findings: the reversed triple breaks no rule
+
+
+def test_a_selection_reflects_on_those_triples_only(messy: dict) -> None:
+    project, ids = messy["project"], messy["ids"]
+    report = run_reflection(project, backend=CriticBackend(), triple_ids=[ids["good"], ids["vague"]])
+    assert report.triples == 2 and report.dropped == 1
+    with project.repositories() as repos:
+        assert repos.graph.triple(ids["loop"]).status == TripleStatus.CANDIDATE  # outside the selection
+    assert {t.id for t in load_triples(project, [ids["good"]])} == {ids["good"]}
