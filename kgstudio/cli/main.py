@@ -16,6 +16,7 @@ from kgstudio.cli import (
     edit_commands,
     export_commands,
     extract_commands,
+    fuse_commands,
     import_commands,
     model_commands,
     project_commands,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.register(commands)
     seed_commands.register(commands)
     extract_commands.register(commands)
+    fuse_commands.register(commands)
     export_commands.register(commands)
     reflect_commands.register(commands)
     parser.set_defaults(commands=set(commands.choices))

@@ -246,6 +246,9 @@ class SplitEntity(EditCommand):
             if journal.require("alias", alias_id)["entity_id"] != self.entity_id:
                 raise EditError(f"alias {alias_id} does not belong to entity {self.entity_id}")
             journal.update("alias", alias_id, entity_id=new_id)
+        # A split says "these are two things": fusion must not merge them again.
+        journal.insert("entity_distinct", {"entity_id": self.entity_id, "other_id": new_id, "actor": ctx.actor,
+                                           "reason": f"split {name!r} off"})
 
     def describe(self) -> str:
         return f"split {self.new_name!r} off entity {self.entity_id}"

@@ -55,6 +55,7 @@ from kgstudio.store.schema import (
     ContractResultRow,
     DocumentRow,
     EditLogRow,
+    EntityDistinctRow,
     EntityRow,
     LlmCallRow,
     MergeRow,
@@ -261,6 +262,12 @@ class RunRepository:
         return Run(row.stage, row.model, row.prompt_version, row.params, RunStatus(row.status),
                    row.message, row.started_at, row.finished_at, row.id)
 
+    def latest(self, stage: str, status: RunStatus) -> Run | None:
+        """The newest run of ``stage`` that ended with ``status`` (e.g. the last finished fusion)."""
+        run_id = self.session.scalar(select(RunRow.id).where(RunRow.stage == stage, RunRow.status == str(status))
+                                     .order_by(RunRow.id.desc()).limit(1))
+        return self.get(run_id) if run_id is not None else None
+
     def add_candidates(self, candidates: Iterable[Candidate]) -> None:
         for candidate in candidates:
             row = CandidateRow(
@@ -384,6 +391,25 @@ class GraphReader:
             select(MergeRow).where((MergeRow.from_id == entity_id) | (MergeRow.into_id == entity_id))
         )
         return [Merge(r.from_id, r.into_id, r.actor, r.reason, r.score, r.id) for r in rows]
+
+    def all_aliases(self) -> list[Alias]:
+        """Every alias, in id order (one query: fusion reads them all)."""
+        rows = self.session.execute(select(AliasRow.entity_id, AliasRow.text, AliasRow.origin, AliasRow.id)
+                                    .order_by(AliasRow.id))
+        return [Alias(*row) for row in rows]
+
+    def evidence_places(self) -> list[tuple[int, int | None, int | None, int | None]]:
+        """(triple id, document id, chunk id, segment id) of every provenance row."""
+        query = (select(ProvenanceRow.triple_id, func.coalesce(ChunkRow.document_id, SegmentRow.document_id),
+                        ProvenanceRow.chunk_id, ProvenanceRow.segment_id)
+                 .outerjoin(ChunkRow, ChunkRow.id == ProvenanceRow.chunk_id)
+                 .outerjoin(SegmentRow, SegmentRow.id == ProvenanceRow.segment_id).order_by(ProvenanceRow.id))
+        return [tuple(row) for row in self.session.execute(query)]  # type: ignore[misc]
+
+    def distinct_pairs(self) -> list[tuple[int, int]]:
+        """Pairs of entities a user (or a split) said are different: fusion never merges them."""
+        rows = self.session.execute(select(EntityDistinctRow.entity_id, EntityDistinctRow.other_id))
+        return [(a, b) for a, b in rows]
 
 
 class OntologyRepository:

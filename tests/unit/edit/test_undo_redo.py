@@ -12,6 +12,10 @@ from sqlalchemy import select
 from kgstudio.domain import Actor, Chunk, Document, EditState, LlmCall, PdfLocator, Run, Segment
 from kgstudio.edit import (
     AcceptCandidate,
+    AddFusedTriples,
+    FuseCluster,
+    MarkDistinct,
+    RejectConflicting,
     AddEntity,
     AddExtractedTriples,
     AddTriple,
@@ -109,6 +113,13 @@ COMMANDS: dict[str, Callable[[dict], EditCommand]] = {
             {"subject": "IBM", "predicate": "invented", "object": "PC", "raw": "{}", "error": "not in the ontology"},
         ]}]),
     "retract_document_facts": lambda i: RetractDocumentFacts(i["document"], [i["segment"]], [i["chunk"]]),
+    "fuse_cluster": lambda i: FuseCluster(i["ibm"], [{"id": i["ibm2"], "score": 0.93, "reason": "acronym"}],
+                                          "International Business Machines"),
+    "reject_conflicting": lambda i: RejectConflicting([{"triple_id": i["t_knows"], "reason": "functional: kept another"}]),
+    "add_fused_triples": lambda i: AddFusedTriples([{"subject_id": i["ada"], "predicate": "worksFor",
+                                                     "object_id": i["ibm"], "confidence": 0.5, "run_id": i["run"],
+                                                     "evidence": [{"chunk_id": i["chunk"], "segment_id": None}]}]),
+    "mark_distinct": lambda i: MarkDistinct(i["ibm"], i["ibm2"], reason="IBM and its research arm"),
 }
 
 
