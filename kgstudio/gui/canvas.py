@@ -1,20 +1,121 @@
-"""The graph canvas. For now an empty pyqtgraph view with a one-line message.
+"""The graph canvas: pan, zoom, select, drag, search and filter the graph of the open project.
 
-The real canvas (nodes as one ScatterPlotItem, edges as one path, labels
-only where visible) replaces the inside of :class:`GraphCanvas`; the main
-window only uses :meth:`GraphCanvas.show_message`.
+The drawing itself is :class:`~kgstudio.gui.graph_layer.GraphLayer`; this
+module is the widget around it (a pyqtgraph view with locked aspect), the
+mouse, and the operations the window and tests call: :meth:`set_graph`,
+:meth:`apply_changes`, :meth:`select_nodes`, :meth:`find`,
+:meth:`center_on`, :meth:`zoom_to_fit`, :meth:`set_filters`,
+:meth:`export_image`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
+
+from kgstudio.domain import ChangeSet
+from kgstudio.gui.graph_data import GraphData
+from kgstudio.gui.graph_layer import GraphLayer
+
+
+@dataclass
+class GraphFilter:
+    """What the canvas shows. None means "no restriction"."""
+
+    classes: set[str] | None = None  # "" stands for "no class"
+    predicates: set[str] | None = None
+    statuses: set[str] = field(default_factory=lambda: {"accepted", "candidate", "inferred"})
+    min_confidence: float = 0.0  # edges with a known confidence below this are hidden
+    triple_ids: set[int] | None = None  # e.g. the triples of the chosen documents
+
+
+class _InteractiveLayer(GraphLayer):
+    """GraphLayer plus the mouse: click selects, drag moves a node, Shift+drag selects a box."""
+
+    def __init__(self, canvas: "GraphCanvas") -> None:
+        super().__init__()
+        self.canvas = canvas
+        self._band: pg.RectROI | None = None
+        self._band_start = None
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return
+        x, y = ev.pos().x(), ev.pos().y()
+        additive = bool(ev.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        node = self.nearest_node(x, y)
+        if node is not None:
+            chosen = list(self.selected_nodes) if additive else []
+            if node in chosen:
+                chosen.remove(node)
+            else:
+                chosen.append(node)
+            self.canvas.select_nodes(chosen)
+        else:
+            edge = self.nearest_edge(x, y)
+            if edge is not None:
+                self.canvas.select_edge(edge)
+            elif not additive:
+                self.canvas.select_nodes([])
+        ev.accept()
+
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        if ev.isStart():
+            start = ev.buttonDownPos()
+            node = self.nearest_node(start.x(), start.y())
+            if node is not None:
+                self.canvas.begin_drag(node)
+            elif ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self._band_start = start
+            else:
+                ev.ignore()  # the view pans
+                return
+        if self.floating is not None:
+            self.canvas.drag_to(ev.pos().x(), ev.pos().y())
+            if ev.isFinish():
+                self.canvas.end_drag()
+        elif self._band_start is not None:
+            rect = QRectF(self._band_start, ev.pos()).normalized()
+            if ev.isFinish():
+                self._band_start = None
+                self.canvas.select_in_rect(rect)
+        ev.accept()
+
+    def hoverEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
+        if ev.isExit() or self.data is None:
+            changed = self.hover_node is not None or self.hover_edge is not None
+            self.hover_node = self.hover_edge = None
+        else:
+            x, y = ev.pos().x(), ev.pos().y()
+            node = self.nearest_node(x, y)
+            # Edge hover costs a pass over the visible edges: only where edges can be told apart.
+            edge = None
+            if node is None and self.last_render.get("edges", 0) <= 20_000:  # type: ignore[operator]
+                edge = self.nearest_edge(x, y)
+            changed = (node, edge) != (self.hover_node, self.hover_edge)
+            self.hover_node, self.hover_edge = node, edge
+        if changed:
+            self.update()
 
 
 class GraphCanvas(pg.PlotWidget):
-    """The central graph view: axes, buttons and mouse interaction off until there is a graph to show."""
+    """The central graph view.
+
+    :attr:`selection_changed` carries the selected entity ids and the selected
+    triple id (or None) whenever the selection changes.
+    """
+
+    selection_changed = Signal(list, object)
+    node_moved = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         palette = parent.palette() if parent is not None else QPalette()
@@ -26,9 +127,15 @@ class GraphCanvas(pg.PlotWidget):
         plot.hideButtons()
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
+        self.view = plot.getViewBox()
+        self.view.setAspectLocked(True)
         plot.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)
+        self.layer = _InteractiveLayer(self)
+        self.layer.background = palette.color(QPalette.ColorRole.Base)
+        plot.addItem(self.layer)
         self._message = pg.TextItem(anchor=(0.5, 0.5), color=palette.color(QPalette.ColorRole.PlaceholderText))
         self._message.setPos(0, 0)
+        self._message.setZValue(10)
         font = self._message.textItem.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         self._message.setFont(font)
@@ -36,12 +143,19 @@ class GraphCanvas(pg.PlotWidget):
         option = document.defaultTextOption()
         option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         document.setDefaultTextOption(option)
-        plot.addItem(self._message)
+        plot.addItem(self._message, ignoreBounds=True)
+        self.graph: GraphData | None = None
+        self.filter = GraphFilter()
+        self._matches: list[int] = []
+        self._match_at = -1
+        self._drag_origin: tuple[float, float] | None = None
+
+    # --- message -------------------------------------------------------------------
 
     @property
     def message(self) -> str:
-        """The text shown in the middle of the canvas."""
-        return self._message.toPlainText()
+        """The text shown in the middle of the canvas ("" when the graph is shown)."""
+        return self._message.toPlainText() if self._message.isVisible() else ""
 
     def show_message(self, text: str) -> None:
         """Show ``text`` in the middle of the canvas, each line centred."""
@@ -49,3 +163,247 @@ class GraphCanvas(pg.PlotWidget):
         self._message.setText(text)
         # ...then fix the width to it: Qt centres lines only within a set width.
         self._message.setTextWidth(self._message.textItem.document().idealWidth())
+        rect = self.view.viewRect()
+        self._message.setPos(rect.center())
+        self._message.setVisible(bool(text))
+
+    # --- the graph -------------------------------------------------------------------
+
+    def set_graph(self, graph: GraphData | None, empty_message: str = "") -> None:
+        """Show ``graph`` (its ``pos`` already laid out), zoomed to fit; None clears the canvas."""
+        self.graph = graph
+        self.layer.set_data(graph)
+        self._matches, self._match_at = [], -1
+        has_nodes = graph is not None and graph.node_count > 0
+        self.getPlotItem().setMouseEnabled(x=has_nodes, y=has_nodes)
+        if has_nodes:
+            self.apply_filter(self.filter)
+            self.zoom_to_fit()
+            self.show_message("")
+        else:
+            self.view.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)
+            self.show_message(empty_message)
+
+    def set_positions(self, pos: np.ndarray) -> None:
+        """A new layout: every node moves, so the picture is redrawn and fitted."""
+        assert self.graph is not None
+        if pos.shape != self.graph.pos.shape:
+            return  # the graph changed while the layout ran; the next layout will fit
+        self.graph.pos = pos.astype(np.float64)
+        self.graph.version += 1
+        self.layer.update_bounds()
+        self.zoom_to_fit()
+
+    def apply_changes(self, changes: ChangeSet) -> None:
+        """Bring the drawing in step with an edit, redrawing only the part of the picture it touched."""
+        graph = self.graph
+        if graph is None:
+            return
+        was_empty = graph.node_count == 0
+        delta = graph.apply(changes)
+        if not delta:
+            return
+        for i in delta.added_nodes:
+            neighbours = graph.incident_edges([i])
+            if len(neighbours):
+                e = int(neighbours[0])
+                other = graph.dst[e] if graph.src[e] == i else graph.src[e]
+                graph.pos[i] = graph.pos[other] + np.random.default_rng(i).normal(0, 1.0, 2)
+        self.layer.sync_masks()
+        self.layer.selected_nodes = [i for i in self.layer.selected_nodes if graph.node_alive[i]]
+        bounds = self.layer.boundingRect()
+        inside = all(bounds.contains(QPointF(*graph.pos[i])) for i in delta.nodes if graph.node_alive[i])
+        if was_empty or not inside:
+            self.layer.update_bounds()  # grew past the old bounds: redraw (rare)
+            if was_empty:
+                self.set_graph(graph)
+            return
+        rects = self.layer.device_rects_of(sorted(delta.nodes), sorted(delta.edges))
+        if rects is None or not self.layer.repaint_region(rects):
+            self.layer.invalidate()
+
+    # --- selection -------------------------------------------------------------------
+
+    def select_nodes(self, indices: list[int]) -> None:
+        """Select these nodes (by index in the graph); the inspector follows."""
+        self.layer.selected_nodes = list(dict.fromkeys(int(i) for i in indices))
+        self.layer.selected_edge = None
+        self.layer.update()
+        self._emit_selection()
+
+    def select_entities(self, entity_ids: list[int]) -> None:
+        """Select by entity id (those not shown are skipped)."""
+        if self.graph is None:
+            return
+        indices = [self.graph.node_index(i) for i in entity_ids]
+        self.select_nodes([i for i in indices if i is not None])
+
+    def select_edge(self, index: int) -> None:
+        self.layer.selected_nodes = []
+        self.layer.selected_edge = int(index)
+        self.layer.update()
+        self._emit_selection()
+
+    def select_in_rect(self, rect: QRectF) -> None:
+        """Select every shown node inside ``rect`` (data coordinates)."""
+        graph = self.graph
+        if graph is None:
+            return
+        pos = graph.pos
+        inside = self.layer.node_visible & (pos[:, 0] >= rect.left()) & (pos[:, 0] <= rect.right()) \
+            & (pos[:, 1] >= rect.top()) & (pos[:, 1] <= rect.bottom())
+        self.select_nodes(np.flatnonzero(inside).tolist())
+
+    def selected_entity_ids(self) -> list[int]:
+        graph = self.graph
+        return [int(graph.node_ids[i]) for i in self.layer.selected_nodes] if graph is not None else []
+
+    def selected_triple_id(self) -> int | None:
+        graph, edge = self.graph, self.layer.selected_edge
+        return int(graph.edge_ids[edge]) if graph is not None and edge is not None else None
+
+    def _emit_selection(self) -> None:
+        self.selection_changed.emit(self.selected_entity_ids(), self.selected_triple_id())
+
+    # --- dragging a node ------------------------------------------------------------
+
+    def begin_drag(self, node: int) -> None:
+        """Lift ``node`` off the picture: from now on it and its edges are drawn as an overlay."""
+        graph = self.graph
+        assert graph is not None
+        self._drag_origin = (float(graph.pos[node, 0]), float(graph.pos[node, 1]))
+        edges = graph.incident_edges([node]).tolist()
+        rects = self.layer.device_rects_of([node], edges)
+        self.layer.floating = node
+        if rects is None or not self.layer.repaint_region(rects):
+            self.layer.invalidate()
+
+    def drag_to(self, x: float, y: float) -> None:
+        graph = self.graph
+        if graph is None or self.layer.floating is None:
+            return
+        graph.pos[self.layer.floating] = (x, y)
+        self.layer.update()  # only the overlay changes
+
+    def end_drag(self) -> None:
+        """Put the node back into the picture where it was dropped."""
+        graph, node = self.graph, self.layer.floating
+        if graph is None or node is None:
+            return
+        self.layer.floating = None
+        graph.version += 1
+        self.layer.moved(node)
+        rects = self.layer.device_rects_of([node], graph.incident_edges([node]).tolist())
+        if not self.layer.boundingRect().contains(QPointF(*graph.pos[node])):
+            self.layer.update_bounds()
+        elif rects is None or not self.layer.repaint_region(rects):
+            self.layer.invalidate()
+        self.node_moved.emit(int(graph.node_ids[node]))
+
+    def move_node(self, node: int, x: float, y: float) -> None:
+        """Drag ``node`` to (x, y) as the mouse would (for keyboard moves, tests and benchmarks)."""
+        self.begin_drag(node)
+        self.drag_to(x, y)
+        self.end_drag()
+
+    # --- view ----------------------------------------------------------------------
+
+    def zoom_to_fit(self) -> None:
+        graph = self.graph
+        if graph is None or graph.node_count == 0:
+            return
+        self.view.setRange(self.layer.boundingRect(), padding=0.02)
+
+    def center_on(self, node: int, zoom_in: bool = True) -> None:
+        """Put ``node`` in the middle of the view, close enough to read its name."""
+        graph = self.graph
+        assert graph is not None
+        x, y = graph.pos[node]
+        rect = self.view.viewRect()
+        width, height = rect.width(), rect.height()
+        if zoom_in:
+            spread = float(np.ptp(graph.pos[graph.node_alive], axis=0).max()) if graph.node_count > 1 else 1.0
+            target = max(spread / max(np.sqrt(graph.node_count), 1.0) * 8, 1e-6)
+            if width > target:
+                height, width = height * target / width, target
+        self.view.setRange(QRectF(x - width / 2, y - height / 2, width, height), padding=0)
+
+    # --- search and filters ------------------------------------------------------------
+
+    def find(self, text: str) -> list[int]:
+        """Shown nodes whose name contains ``text`` (ignoring case); centres and selects the first.
+
+        Calling it again with the same text moves to the next match.
+        """
+        graph = self.graph
+        needle = text.casefold().strip()
+        if graph is None or not needle:
+            return []
+        if self._matches and getattr(self, "_needle", None) == needle:
+            self._match_at = (self._match_at + 1) % len(self._matches)
+        else:
+            self._needle = needle
+            visible = self.layer.node_visible
+            exact = [i for i, name in enumerate(graph.names) if visible[i] and name.casefold() == needle]
+            partial = [i for i, name in enumerate(graph.names)
+                       if visible[i] and needle in name.casefold() and name.casefold() != needle]
+            self._matches, self._match_at = exact + partial, 0
+        if not self._matches:
+            return []
+        node = self._matches[self._match_at]
+        self.center_on(node)
+        self.select_nodes([node])
+        return list(self._matches)
+
+    def apply_filter(self, graph_filter: GraphFilter) -> None:
+        """Show only what ``graph_filter`` lets through."""
+        self.filter = graph_filter
+        graph = self.graph
+        if graph is None:
+            return
+        node_mask = np.ones(len(graph.node_ids), bool)
+        if graph_filter.classes is not None:
+            node_mask = np.array([(c or "") in graph_filter.classes for c in graph.node_class], bool)
+        edge_mask = np.array([s in graph_filter.statuses for s in graph.status], bool) if len(graph.status) \
+            else np.zeros(0, bool)
+        if graph_filter.predicates is not None:
+            edge_mask &= np.array([p in graph_filter.predicates for p in graph.predicate], bool)
+        if graph_filter.min_confidence > 0:
+            edge_mask &= ~(graph.confidence < graph_filter.min_confidence)  # NaN (unknown) stays
+        if graph_filter.triple_ids is not None:
+            edge_mask &= np.isin(graph.edge_ids, np.fromiter(graph_filter.triple_ids, np.int64))
+            touched = np.zeros(len(graph.node_ids), bool)
+            touched[graph.src[edge_mask]] = True
+            touched[graph.dst[edge_mask]] = True
+            node_mask &= touched
+        self.layer.set_filter_masks(node_mask, edge_mask)
+        self._matches = []
+
+    # --- export --------------------------------------------------------------------------
+
+    def export_image(self, path: str | Path) -> Path:
+        """Save the current view as PNG (by default) or SVG (a ``.svg`` path)."""
+        path = Path(path)
+        scene = self.scene()
+        source = self.mapToScene(self.viewport().rect()).boundingRect()
+        size = self.viewport().size()
+        if path.suffix.lower() == ".svg":
+            from PySide6.QtSvg import QSvgGenerator
+
+            generator = QSvgGenerator()
+            generator.setFileName(str(path))
+            generator.setSize(size)
+            generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
+            generator.setTitle("kgstudio graph")
+            painter = QPainter(generator)
+            scene.render(painter, QRectF(0, 0, size.width(), size.height()), source)
+            painter.end()
+        else:
+            image = QImage(size if not size.isEmpty() else QSize(800, 600), QImage.Format.Format_ARGB32)
+            image.fill(self.layer.background)
+            painter = QPainter(image)
+            scene.render(painter, QRectF(image.rect()), source)
+            painter.end()
+            if not image.save(str(path)):
+                raise OSError(f"{path}: cannot write the image")
+        return path

@@ -1,51 +1,109 @@
-"""The main window: menus, the graph canvas, and the project that is open."""
+"""The main window: the graph canvas in the middle, panels around it, and the project that is open."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kgstudio import __version__
-from kgstudio.domain import ChangeSet
+from kgstudio.domain import ChangeSet, EditRecord
 from kgstudio.edit import EditHistory
+from kgstudio.edit.commands import EditCommand
 from kgstudio.errors import KgstudioError
+from kgstudio.gui.audit_log import AuditLogPanel
 from kgstudio.gui.canvas import GraphCanvas
+from kgstudio.gui.documents_panel import DocumentsPanel
+from kgstudio.gui.editing import GraphEditor
+from kgstudio.gui.export_dialog import EXPORT_ERROR, ExportDialog, ExportRequest
+from kgstudio.gui.filter_panel import FilterPanel
+from kgstudio.gui.graph_data import GraphData
+from kgstudio.gui.import_dialog import ImportDialog, ImportRequest
+from kgstudio.gui.inspector import Inspector
+from kgstudio.gui.layouts import LAYOUTS, quick_layout
+from kgstudio.gui.queries import triples_from_documents
 from kgstudio.gui.recent import RecentProjectsMenu, remember_project
+from kgstudio.gui.review import ReviewQueue
+from kgstudio.gui.run_panel import RunPanel
+from kgstudio.gui.source_view import SourceView
 from kgstudio.gui.status import count_summary
+from kgstudio.gui.tasks import BackgroundTask, TaskProgress, Work
 from kgstudio.gui.undo import EditHistoryActions
+from kgstudio.pipeline.importing import import_paths
 from kgstudio.settings import Settings
 from kgstudio.store import Project, default_project_path
 
 APP_TITLE = "kgstudio"
 PROJECT_FILTER = "kgstudio projects (*.kgs);;All files (*)"
 NO_PROJECT_MESSAGE = "No project open. Use File ▸ New Project… or File ▸ Open Project…"
+EMPTY_PROJECT_MESSAGE = "{summary}\nDrop PDFs, e-mails or spreadsheets here, or use File ▸ Import…"
+AUTO_SPRING_LIMIT = 3_000  # graphs up to this size get a force-directed layout as soon as they open
 
 
 class MainWindow(QMainWindow):
     """kgstudio's main window; holds at most one open :class:`~kgstudio.store.Project`.
 
     Every action has a method that does it without a dialog (:meth:`new_project`,
-    :meth:`open_project`, :meth:`close_project`, :meth:`undo`, :meth:`redo`), so
-    tests and later panels drive the window as a user would. Errors meant for
-    the user go through :meth:`show_error`.
+    :meth:`open_project`, :meth:`import_files`, :meth:`execute`, :meth:`undo`,
+    :meth:`export`, ...), so tests drive the window as a user would. Errors
+    meant for the user go through :meth:`show_error`. Long work (import,
+    layout, extraction, export) runs as a :class:`BackgroundTask`.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._project: Project | None = None
         self._history: EditHistory | None = None
+        self.graph: GraphData | None = None
+        self.tasks: list[BackgroundTask] = []
         self.edits = EditHistoryActions(self)
         self.edits.changed.connect(self._on_graph_changed)
         self.canvas = GraphCanvas(self)
-        self.setCentralWidget(self.canvas)
+        self.canvas.selection_changed.connect(self._on_selection)
+        self.setCentralWidget(self._build_centre())
+        self.documents = DocumentsPanel()
+        self.documents.itemSelectionChanged.connect(self._on_documents_selected)
+        self.inspector = Inspector()
+        self.source = SourceView()
+        self.review = ReviewQueue(lambda command: self.execute(command))
+        self.audit = AuditLogPanel()
+        self.run_panel = RunPanel()
+        self.run_panel.finished.connect(lambda _report: self._reload_all())
+        self.filters = FilterPanel()
+        self.filters.changed.connect(self.canvas.apply_filter)
+        self.inspector.source_requested.connect(self.show_source)
+        self.review.source_requested.connect(self.show_source)
+        self.review.triple_focused.connect(self._focus_triple)
+        self.editor = GraphEditor(self, self.execute, self._selection, self._entity_names)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
         self._status = QLabel()
         self._status.setContentsMargins(4, 0, 4, 0)
         self.statusBar().addWidget(self._status, 1)
+        self.task_progress = TaskProgress()
+        self.statusBar().addPermanentWidget(self.task_progress)
         self._build_menus()
-        self.resize(1100, 720)
+        self.canvas.set_graph(None, NO_PROJECT_MESSAGE)
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
         self._show_project_state()
         # Settle the size constraints before the native window exists; changing
         # them afterwards is a round trip to the window system (and a warning on
@@ -92,13 +150,15 @@ class MainWindow(QMainWindow):
         return True
 
     def close_project(self) -> None:
-        """Close the open project, if any."""
+        """Close the open project, if any (running work is cancelled first)."""
+        self.stop_tasks()
         if self._project is None:
             return
         project, self._project, self._history = self._project, None, None
         self.edits.set_history(None)
+        self.graph = None
         project.close()
-        self._show_project_state()
+        self._reload_all()
 
     def _set_project(self, project: Project) -> None:
         self.close_project()
@@ -107,9 +167,86 @@ class MainWindow(QMainWindow):
         self.edits.set_history(self._history)
         remember_project(_recent_key(project))
         self.recent_menu.refresh()
-        self._show_project_state()
+        self._reload_all()
+
+    def stop_tasks(self) -> None:
+        """Cancel running background work and wait for it (it stops within about a second)."""
+        for task in list(self.tasks):
+            if task.running:
+                task.cancel()
+                task.wait(60_000)
+        self.tasks.clear()
+
+    # --- background work -----------------------------------------------------------
+
+    def start_task(self, title: str, work: Work, done: Callable[[object], None] | None = None) -> BackgroundTask:
+        """Run ``work(progress, cancel)`` on a worker thread; the status bar shows it with Cancel."""
+        task = BackgroundTask(title, work, self)
+        if done is not None:
+            task.succeeded.connect(done)
+        task.failed.connect(lambda message: self.show_error(f"{title}: {message}"))
+        task.finished.connect(lambda: self.tasks.remove(task) if task in self.tasks else None)
+        self.tasks.append(task)
+        self.task_progress.follow(task)
+        task.start()
+        return task
+
+    # --- import ---------------------------------------------------------------------
+
+    def import_files(self, request: ImportRequest | list[str | Path]) -> BackgroundTask | None:
+        """Import files and folders in the background; panels refresh when it ends."""
+        if self._project is None:
+            self.show_error("open or create a project first (File ▸ New Project…), then import into it")
+            return None
+        if not isinstance(request, ImportRequest):
+            request = ImportRequest(tuple(Path(p) for p in request))
+        project = self._project
+
+        def work(progress, cancel):  # type: ignore[no-untyped-def]
+            return import_paths(project, request.paths, request.options, progress, cancel)
+
+        return self.start_task("Importing", work, self._on_imported)
+
+    def ask_import(self, paths: list[Path] | None = None) -> None:
+        dialog = ImportDialog(self, paths)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.import_files(dialog.request())
+
+    def _on_imported(self, report: object) -> None:
+        summary = report.to_dict()  # type: ignore[attr-defined]
+        text = (f"Imported {summary['imported']} files ({summary['partial']} partly, {summary['failed']} failed, "
+                f"{summary['unchanged'] + summary['duplicate']} already there) in {summary['seconds']} s")
+        if report.cancelled:  # type: ignore[attr-defined]
+            text += " — cancelled; import again to resume"
+        self.statusBar().showMessage(text, 15_000)
+        self._reload_all()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt's name)
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        if len(paths) == 1 and paths[0].endswith(".kgs"):
+            self.open_project(paths[0])
+        else:
+            self.import_files(paths)
 
     # --- edits -------------------------------------------------------------------
+
+    def execute(self, command: EditCommand, reason: str | None = None) -> EditRecord | None:
+        """Run an edit command on the open project (undoable, audited); errors are shown, not raised."""
+        if self._history is None:
+            self.show_error("no project is open")
+            return None
+        try:
+            return self._history.execute(command, reason=reason)
+        except KgstudioError as exc:
+            self.show_error(str(exc))
+            return None
 
     def undo(self) -> None:
         """Undo the newest edit of the open project."""
@@ -125,8 +262,129 @@ class MainWindow(QMainWindow):
         except KgstudioError as exc:
             self.show_error(str(exc))
 
-    def _on_graph_changed(self, _changes: ChangeSet) -> None:
-        self._show_project_state()
+    def _on_graph_changed(self, changes: ChangeSet) -> None:
+        self.canvas.apply_changes(changes)
+        self.inspector.refresh()
+        if changes.triple_ids or changes.entity_ids:
+            self.review.refresh()
+        self.audit.refresh(self._history)
+        self._show_status()
+        self._update_actions()
+
+    # --- selection, inspector, source ------------------------------------------------
+
+    def _on_selection(self, entity_ids: list[int], triple_id: int | None) -> None:
+        if entity_ids:
+            self.inspector.show_entity(entity_ids[-1])
+        elif triple_id is not None:
+            self.inspector.show_triple(triple_id)
+        else:
+            self.inspector.clear()
+        self._update_actions()
+
+    def _selection(self) -> tuple[list[int], int | None]:
+        return self.canvas.selected_entity_ids(), self.canvas.selected_triple_id()
+
+    def _entity_names(self) -> dict[int, str]:
+        graph = self.graph
+        if graph is None:
+            return {}
+        return {int(i): graph.names[k] for k, i in enumerate(graph.node_ids) if graph.node_alive[k]}
+
+    def _focus_triple(self, triple_id: int) -> None:
+        if self.graph is not None and self.graph.edge_index(triple_id) is not None:
+            edge = self.graph.edge_index(triple_id)
+            self.canvas.layer.selected_edge = edge
+            self.canvas.layer.selected_nodes = []
+            self.canvas.layer.update()
+
+    def show_source(self, evidence: object) -> None:
+        """Jump to source: show the page, message or row of ``evidence`` in the Source panel."""
+        if self._project is None:
+            return
+        self.source.show_evidence(self._project, evidence)  # type: ignore[arg-type]
+        dock = self.docks["source"]
+        dock.show()
+        dock.raise_()
+
+    def find(self, text: str | None = None) -> list[int]:
+        """Search the graph by name and centre on the match (again: the next match)."""
+        text = self.search.text() if text is None else text
+        matches = self.canvas.find(text)
+        if text and not matches:
+            self.statusBar().showMessage(f"No entity called “{text}”", 5000)
+        elif len(matches) > 1:
+            self.statusBar().showMessage(f"{len(matches)} matches; Enter for the next", 5000)
+        return matches
+
+    def _on_documents_selected(self) -> None:
+        if self._project is None:
+            return
+        ids = [item.data(0, Qt.ItemDataRole.UserRole) for item in self.documents.selectedItems()]
+        self.filters.set_document_triples(triples_from_documents(self._project, ids) if ids else None, len(ids))
+
+    # --- layout -------------------------------------------------------------------------
+
+    def lay_out(self, kind: str) -> BackgroundTask | None:
+        """Compute a layout ("spring", "circular", "hierarchical", "quick") off the GUI thread."""
+        graph = self.graph
+        if graph is None or graph.node_count == 0:
+            return None
+        label, function = LAYOUTS[kind]
+        n, src, dst = len(graph.node_ids), graph.src.copy(), graph.dst.copy()
+        alive = graph.edge_alive.copy()
+        version = graph
+
+        def work(progress, cancel):  # type: ignore[no-untyped-def]
+            return function(n, src[alive], dst[alive], progress, cancel)
+
+        def done(pos: object) -> None:
+            if self.graph is version:
+                self.canvas.set_positions(np.asarray(pos))
+
+        return self.start_task(f"{label} layout", work, done)
+
+    # --- export -------------------------------------------------------------------------
+
+    def export(self, request: ExportRequest) -> BackgroundTask | None:
+        """Export the project's graph in the background (File ▸ Export…)."""
+        if self._project is None:
+            self.show_error("no project is open")
+            return None
+        if EXPORT_ERROR is not None:
+            self.show_error(EXPORT_ERROR)
+            return None
+        from kgstudio.export import export_project
+
+        project = self._project
+
+        def work(progress, cancel):  # type: ignore[no-untyped-def]
+            return export_project(project, request.format, request.path, status=request.status,
+                                  provenance=request.provenance, progress=progress, cancel=cancel)
+
+        def done(report: object) -> None:
+            self.statusBar().showMessage(
+                f"Exported {report.entities:,} entities and {report.triples:,} triples to {request.path}",  # type: ignore[attr-defined]
+                15_000)
+
+        return self.start_task("Exporting", work, done)
+
+    def ask_export(self) -> None:
+        if self._project is None:
+            return
+        folder = self._project.location.path.parent if self._project.location.path else Path.home()
+        dialog = ExportDialog(self._project.name, folder, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.export(dialog.request())
+
+    def ask_export_view(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export View", str(Path.home() / "graph.png"),
+                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        if path:
+            try:
+                self.canvas.export_image(path)
+            except OSError as exc:
+                self.show_error(str(exc))
 
     # --- dialogs -----------------------------------------------------------------
 
@@ -158,6 +416,60 @@ class MainWindow(QMainWindow):
         self.close_project()
         super().closeEvent(event)
 
+    def _build_centre(self) -> QWidget:
+        self.search = QLineEdit()
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Find an entity (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(lambda: self.find())
+        self.layout_choice = QComboBox()
+        for key, (label, _function) in LAYOUTS.items():
+            self.layout_choice.addItem(label, key)
+        self.layout_button = QPushButton("Lay Out")
+        self.layout_button.clicked.connect(lambda: self.lay_out(self.layout_choice.currentData()))
+        fit = QPushButton("Fit")
+        fit.setToolTip("Zoom to fit the whole graph")
+        fit.clicked.connect(self.canvas.zoom_to_fit)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(self.search, 2)
+        bar.addStretch(1)
+        bar.addWidget(QLabel("Layout:"))
+        bar.addWidget(self.layout_choice)
+        bar.addWidget(self.layout_button)
+        bar.addWidget(fit)
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas, 1)
+        return centre
+
+    def _build_docks(self) -> None:
+        areas = Qt.DockWidgetArea
+        for key, title, widget, area in (
+            ("documents", "Documents", self.documents, areas.LeftDockWidgetArea),
+            ("filters", "Filters", self.filters, areas.LeftDockWidgetArea),
+            ("inspector", "Inspector", self.inspector, areas.RightDockWidgetArea),
+            ("source", "Source", self.source, areas.RightDockWidgetArea),
+            ("review", "Review", self.review, areas.BottomDockWidgetArea),
+            ("run", "Run", self.run_panel, areas.BottomDockWidgetArea),
+            ("log", "Audit Log", self.audit, areas.BottomDockWidgetArea),
+        ):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"{key}Dock")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[key] = dock
+        self.tabifyDockWidget(self.docks["documents"], self.docks["filters"])
+        self.tabifyDockWidget(self.docks["review"], self.docks["run"])
+        self.tabifyDockWidget(self.docks["review"], self.docks["log"])
+        self.docks["documents"].raise_()
+        self.docks["review"].raise_()
+        self.resizeDocks([self.docks["documents"], self.docks["inspector"]], [300, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["review"]], [220], Qt.Orientation.Vertical)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._add(file_menu, "&New Project…", self._ask_new_project, QKeySequence.StandardKey.New)
@@ -165,6 +477,10 @@ class MainWindow(QMainWindow):
         self.recent_menu = RecentProjectsMenu(self)
         self.recent_menu.project_chosen.connect(self.open_project)
         file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        self.import_action = self._add(file_menu, "&Import Documents…", self.ask_import, "Ctrl+I")
+        self.export_action = self._add(file_menu, "&Export Graph…", self.ask_export, "Ctrl+E")
+        self.export_view_action = self._add(file_menu, "Export &View as Image…", self.ask_export_view)
         file_menu.addSeparator()
         self.close_action = self._add(file_menu, "&Close Project", self.close_project, QKeySequence.StandardKey.Close)
         file_menu.addSeparator()
@@ -178,34 +494,98 @@ class MainWindow(QMainWindow):
         self.redo_action.triggered.connect(self.redo)
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        for action in self.editor.actions():
+            edit_menu.addAction(action)
+        edit_menu.addSeparator()
+        self.find_action = self._add(edit_menu, "&Find…", self._focus_search, QKeySequence.StandardKey.Find)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self._add(view_menu, "Zoom to &Fit", self.canvas.zoom_to_fit, "Ctrl+0")
+        layouts = view_menu.addMenu("&Layout")
+        for key, (label, _function) in LAYOUTS.items():
+            self._add(layouts, label, lambda key=key: self.lay_out(key))
+        view_menu.addSeparator()
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+
+        run_menu = self.menuBar().addMenu("&Run")
+        self._add(run_menu, "&Extraction…", lambda: (self.docks["run"].show(), self.docks["run"].raise_()))
 
         help_menu = self.menuBar().addMenu("&Help")
         about = self._add(help_menu, f"&About {APP_TITLE}", self.show_about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
 
+    def _focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
     @staticmethod
-    def _add(
-        menu: QMenu, text: str, slot: Callable[[], object], shortcut: QKeySequence.StandardKey | None = None,
-    ) -> QAction:
+    def _add(menu: QMenu, text: str, slot: Callable[[], object],
+             shortcut: QKeySequence.StandardKey | str | None = None) -> QAction:
         action = menu.addAction(text)
         action.triggered.connect(lambda _checked=False: slot())
-        if shortcut is not None:
+        if isinstance(shortcut, str):
+            action.setShortcut(QKeySequence(shortcut))
+        elif shortcut is not None:
             action.setShortcuts(shortcut)  # every binding the platform has for it
         return action
+
+    # --- refreshing ---------------------------------------------------------------------
+
+    def _reload_all(self) -> None:
+        """Re-read everything from the project (after opening it, an import or an extraction)."""
+        project = self._project
+        self.documents.refresh(project)
+        self.inspector.set_project(project)
+        self.review.set_project(project)
+        self.run_panel.set_project(project)
+        self.audit.refresh(self._history)
+        self.edits.refresh()
+        if project is None:
+            self.graph = None
+            self.canvas.set_graph(None, NO_PROJECT_MESSAGE)
+        else:
+            self.graph = _load_graph(project, self.graph)
+            self.canvas.set_graph(self.graph, EMPTY_PROJECT_MESSAGE.format(summary=count_summary(project.counts())))
+            if 1 < self.graph.node_count <= AUTO_SPRING_LIMIT:
+                self.lay_out("spring")
+        self.filters.set_graph(self.graph)
+        self._show_project_state()
 
     def _show_project_state(self) -> None:
         project = self._project
         self.close_action.setEnabled(project is not None)
+        for action in (self.import_action, self.export_action, self.export_view_action):
+            action.setEnabled(project is not None)
+        self.layout_button.setEnabled(project is not None)
         if project is None:
             self.setWindowTitle(APP_TITLE)
             self._status.setText("No project open")
-            self.canvas.show_message(NO_PROJECT_MESSAGE)
-            return
-        summary = count_summary(project.counts())
-        self.setWindowTitle(f"{project.name} — {APP_TITLE}")
-        self._status.setText(f"{project.name}: {summary}")
-        self._status.setToolTip(str(project.location))
-        self.canvas.show_message(f"{summary}\nThe graph view is not built yet.")
+        else:
+            self.setWindowTitle(f"{project.name} — {APP_TITLE}")
+            self._status.setToolTip(str(project.location))
+            self._show_status()
+        self._update_actions()
+
+    def _show_status(self) -> None:
+        if self._project is not None:
+            self._status.setText(f"{self._project.name}: {count_summary(self._project.counts())}")
+
+    def _update_actions(self) -> None:
+        self.editor.update_actions(self._project is not None)
+
+
+def _load_graph(project: Project, previous: GraphData | None) -> GraphData:
+    """The project's graph, keeping the positions of nodes that were already laid out."""
+    graph = GraphData.load(project)
+    graph.pos = quick_layout(len(graph.node_ids), graph.src, graph.dst)
+    if previous is not None and previous.node_count:
+        for k, entity_id in enumerate(graph.node_ids.tolist()):
+            old = previous.node_index(entity_id)
+            if old is not None:
+                graph.pos[k] = previous.pos[old]
+    return graph
 
 
 def about_text() -> str:

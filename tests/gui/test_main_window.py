@@ -67,7 +67,9 @@ def test_open_project_shows_its_counts(window: MainWindow, graph_project: Path) 
     assert window.open_project(graph_project)
     assert window.windowTitle() == "acme — kgstudio"
     assert window.status_text == "acme: 0 documents · 2 entities · 1 triple"
-    assert "2 entities · 1 triple" in window.canvas.message
+    assert window.canvas.message == ""  # the graph is drawn instead
+    assert window.canvas.graph is not None and window.canvas.graph.node_count == 2
+    assert sorted(window.canvas.graph.names) == ["Armonk", "IBM"]
 
 
 def test_opening_a_text_file_shows_the_error_and_leaves_the_file_alone(window: MainWindow, tmp_path: Path) -> None:
@@ -225,7 +227,7 @@ def test_edits_from_another_thread_refresh_the_window(
 
 
 def test_canvas_is_an_empty_pyqtgraph_view(window: MainWindow) -> None:
-    assert window.centralWidget() is window.canvas
+    assert window.centralWidget().isAncestorOf(window.canvas)
     assert isinstance(window.canvas, pg.PlotWidget)
     plot = window.canvas.getPlotItem()
     assert not plot.getAxis("left").isVisible() and not plot.getAxis("bottom").isVisible()
@@ -244,7 +246,12 @@ def test_menus(window: MainWindow) -> None:
     menus = {plain(a.text()): [plain(b.text()) for b in a.menu().actions() if b.text()]
              for a in window.menuBar().actions()}
     assert menus == {
-        "File": ["New Project…", "Open Project…", "Open Recent", "Close Project", "Quit"],
-        "Edit": ["Undo", "Redo"],
+        "File": ["New Project…", "Open Project…", "Open Recent", "Import Documents…", "Export Graph…",
+                 "Export View as Image…", "Close Project", "Quit"],
+        "Edit": ["Undo", "Redo", "Add Entity…", "Rename Entity…", "Set Class…", "Delete",
+                 "Merge Selected Entities", "Add Triple…", "Re-point Triple…", "Find…"],
+        "View": ["Zoom to Fit", "Layout", "Documents", "Filters", "Inspector", "Source", "Review", "Run",
+                 "Audit Log"],
+        "Run": ["Extraction…"],
         "Help": ["About kgstudio"],
     }
