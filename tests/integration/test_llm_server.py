@@ -166,3 +166,17 @@ def test_a_wrong_api_key_is_named_not_shown(llm_server: LlamaServer) -> None:  #
 def test_not_a_url_is_refused_up_front() -> None:
     with pytest.raises(ModelError, match="not a server URL"):
         OpenAICompatBackend(OpenAICompatSettings("localhost:8080"))
+
+
+def test_grounded_extraction_through_the_server(server_backend: OpenAICompatBackend) -> None:
+    # llama_cpp.server takes llama.cpp's "grammar" field: the answer is grounded, as with the embedded model.
+    from kgstudio.llm.grounding import check_grounding, extraction_grammar
+
+    text = "Ada Lovelace worked with Charles Babbage on the Analytical Engine."
+    completion = server_backend.chat(
+        [ChatMessage("user", f"Text: {text} Give the facts as JSON triples.")], max_tokens=160,
+        grammar=extraction_grammar(text, predicates=PREDICATES, max_triples=2))
+    triples = json.loads(completion.text)["triples"]
+    assert completion.finish_reason == "stop"
+    for triple in triples:
+        assert check_grounding(triple, text, predicates=PREDICATES) == [], triple
