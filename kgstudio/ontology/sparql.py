@@ -137,7 +137,7 @@ def _values(node: Any) -> Iterator[Any]:
 
 
 def _prefix_from(ns: str) -> str:
-    words = [w for w in re.split(r"[/#]", ns.rstrip("/#")) if re.fullmatch(r"[A-Za-z][\w-]*", w)]
+    words = [w for w in re.split(r"[/#:]", ns.rstrip("/#:")) if re.fullmatch(r"[A-Za-z][\w-]*", w)]
     word = words[-1].lower() if words else "ns"
     return re.sub(r"[^a-z0-9]", "", word)[:12] or "ns"
 
