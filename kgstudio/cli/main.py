@@ -19,6 +19,7 @@ from kgstudio.cli import (
     fuse_commands,
     import_commands,
     model_commands,
+    plugin_commands,
     project_commands,
     reflect_commands,
     scope_commands,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuse_commands.register(commands)
     export_commands.register(commands)
     scope_commands.register(commands)
+    plugin_commands.register(commands)
     reflect_commands.register(commands)
     parser.set_defaults(commands=set(commands.choices))
     return parser
