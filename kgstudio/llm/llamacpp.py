@@ -166,7 +166,8 @@ class LlamaCppBackend:
                 constraint.accept(token)
             generated += 1
             pieces.append(decoder.decode(self._piece(token)))
-            llama.eval([token])
+            if generated < max_tokens:  # the last token's logits are never needed (and may not fit the context)
+                llama.eval([token])
         pieces.append(decoder.decode(b"", final=True))
         finished = time.perf_counter()
         self.last_stats = GenerationStats(
