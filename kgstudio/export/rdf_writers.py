@@ -55,13 +55,22 @@ class NTriplesWriter:
 
     def block(self, block: Block) -> None:
         subject, pairs = block
-        head = f"<{subject}> "
+        head = f"<{subject}> <"
         lines = []
-        for predicate, obj in pairs:
+        append, special, table = lines.append, _NT_SPECIAL.search, _NT_TABLE
+        for predicate, obj in pairs:  # inlined nt_literal: this runs once per statement
             if type(obj) is str:
-                lines.append(f"{head}<{predicate}> <{obj}> .\n")
+                append(f"{head}{predicate}> <{obj}> .\n")
+                continue
+            value, datatype, lang = obj  # type: ignore[misc]
+            if special(value):
+                value = value.translate(table)
+            if lang:
+                append(f'{head}{predicate}> "{value}"@{lang} .\n')
+            elif datatype:
+                append(f'{head}{predicate}> "{value}"^^<{datatype}> .\n')
             else:
-                lines.append(f"{head}<{predicate}> {nt_literal(obj)} .\n")  # type: ignore[arg-type]
+                append(f'{head}{predicate}> "{value}" .\n')
         self.sink.write("".join(lines))
         self.report.statements += len(pairs)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kgstudio.domain import EntityStatus, OntologyClass, OntologyProperty, TripleStatus
@@ -115,13 +115,34 @@ class GraphSource:
     def __init__(self, project: Project, session: Session, status: str, provenance: bool) -> None:
         self.project = project
         self.session = session
-        self.statuses = status_values(status)
+        self.statuses = frozenset(status_values(status))
         self.with_provenance = provenance
+        self._query: Any = None
 
     @classmethod
     def open(cls, project: Project, status: str = "accepted", provenance: bool = False) -> "_Opened":
         status_values(status)  # fail early on a bad status
         return _Opened(project, status, provenance)
+
+    @property
+    def _connection(self) -> Any:
+        return self.session.connection()
+
+    @property
+    def _triples_query(self) -> Any:
+        if self._query is None:
+            target = aliased(EntityRow)
+            self._query = (
+                select(TripleRow.id, TripleRow.subject_id, TripleRow.predicate, TripleRow.object_id,
+                       target.iri.label("object_iri"), TripleRow.object_literal.label("literal"), TripleRow.datatype,
+                       TripleRow.lang, TripleRow.status, TripleRow.origin, TripleRow.confidence)
+                .outerjoin(target, target.id == TripleRow.object_id)
+                # No status condition here: SQLite would then pick the status index and scan every
+                # triple of that status for each batch (quadratic); statuses are filtered as rows arrive.
+                .where(TripleRow.subject_id.between(bindparam("low"), bindparam("high")))
+                .order_by(TripleRow.subject_id, TripleRow.id)
+            )
+        return self._query
 
     @property
     def base_iri(self) -> str:
@@ -135,7 +156,7 @@ class GraphSource:
         return classes, properties
 
     def count_triples(self) -> int:
-        query = select(func.count()).select_from(TripleRow).where(TripleRow.status.in_(self.statuses))
+        query = select(func.count()).select_from(TripleRow).where(TripleRow.status.in_(sorted(self.statuses)))
         return self.session.scalar(query) or 0
 
     def count_entities(self) -> int:
@@ -146,7 +167,7 @@ class GraphSource:
         merged_target = aliased(EntityRow)
         last = 0
         while True:
-            rows = self.session.execute(
+            rows = self._connection.execute(
                 select(EntityRow.id, EntityRow.iri, EntityRow.name, EntityRow.class_name, EntityRow.status,
                        merged_target.iri)
                 .outerjoin(merged_target, merged_target.id == EntityRow.merged_into)
@@ -157,25 +178,24 @@ class GraphSource:
             records = {r[0]: EntityRecord(r[0], r[1], r[2], r[3], r[4],
                                           r[5] if r[4] == EntityStatus.MERGED else None) for r in rows}
             low, high = rows[0][0], rows[-1][0]
-            for entity_id, text, origin in self.session.execute(
+            for entity_id, text, origin in self._connection.execute(
                     select(AliasRow.entity_id, AliasRow.text, AliasRow.origin)
                     .where(AliasRow.entity_id.between(low, high)).order_by(AliasRow.entity_id, AliasRow.id)):
                 record = records.get(entity_id)
                 if record is not None:
                     record.aliases.append((text, origin))
-            target = aliased(EntityRow)
-            triples = self.session.execute(
-                select(TripleRow.id, TripleRow.subject_id, TripleRow.predicate, TripleRow.object_id, target.iri,
-                       TripleRow.object_literal, TripleRow.datatype, TripleRow.lang, TripleRow.status,
-                       TripleRow.origin, TripleRow.confidence)
-                .outerjoin(target, target.id == TripleRow.object_id)
-                .where(TripleRow.subject_id.between(low, high), TripleRow.status.in_(self.statuses))
-                .order_by(TripleRow.subject_id, TripleRow.id)
-            )
+            # Core, not ORM, and the rows as they come (they have TripleRecord's fields by name): this loop
+            # runs once per triple, and the ORM's row processing would double the cost of a large export.
+            triples = self._connection.execute(self._triples_query, {"low": low, "high": high}).all()
+            current: EntityRecord | None = None
+            statuses = self.statuses
             for row in triples:
-                record = records.get(row[1])
-                if record is not None:
-                    record.triples.append(TripleRecord(*row))
+                if row[8] not in statuses:
+                    continue
+                if current is None or current.id != row[1]:
+                    current = records.get(row[1])
+                if current is not None:
+                    current.triples.append(row)  # type: ignore[arg-type]
             last = high
             yield list(records.values())
 

@@ -112,6 +112,7 @@ class GraphStatements:
         self._class_cache: dict[str, str] = {}
         self._datatype_cache: dict[str | None, str | None] = {None: None}
         self._seen_documents: set[int] = set()
+        self._foreign_iris: dict[str, str] = {}
         self._seen_runs: set[int] = set()
         self._seen_models: set[str] = set()
 
@@ -142,13 +143,17 @@ class GraphStatements:
         """The stored IRI, or (if it could not be written) a replacement derived from it."""
         if stored.startswith(self.entity_namespace) and _SAFE_ENTITY_TAIL.match(stored, len(self.entity_namespace)):
             return stored
+        known = self._foreign_iris.get(stored)
+        if known is not None:
+            return known
         cleaned = safe_iri(stored)
-        if is_valid_iri(cleaned):
-            return cleaned
-        replacement = f"{self.entity_namespace}iri-{hashlib.sha256(stored.encode()).hexdigest()[:16]}"
-        self.context.report.warn(f"entity {entity_id}: its IRI {stored!r} is not a valid IRI; "
-                                 f"exported as {replacement}")
-        return replacement
+        if not is_valid_iri(cleaned):
+            cleaned = f"{self.entity_namespace}iri-{hashlib.sha256(stored.encode()).hexdigest()[:16]}"
+            self.context.report.warn(f"entity {entity_id}: its IRI {stored!r} is not a valid IRI; "
+                                     f"exported as {cleaned}")
+        if len(self._foreign_iris) < 200_000:  # IRIs that came from elsewhere (an RDF import), checked once
+            self._foreign_iris[stored] = cleaned
+        return cleaned
 
     def entity_block(self, entity: EntityRecord) -> Block:
         pairs: list[tuple[str, Term]] = []
@@ -160,8 +165,23 @@ class GraphStatements:
             pairs.append((KGS_IMPORT_KEY if origin == KEY_ALIAS_ORIGIN else SKOS_ALT, Lit(text)))
         if entity.status == EntityStatus.MERGED and entity.merged_into_iri:
             pairs.append((OWL_SAME_AS, self.entity_iri(entity.id, entity.merged_into_iri)))
+        # The hot loop of every RDF export: one pass per triple, with the lookups inlined.
+        properties, datatypes, entity_namespace = self._property_cache, self._datatype_cache, self.entity_namespace
+        safe_tail, namespace_length = _SAFE_ENTITY_TAIL.match, len(entity_namespace)
+        append = pairs.append
         for triple in entity.triples:
-            pairs.append(self.triple_pair(triple))
+            _, _, name, object_id, object_iri, literal, datatype, lang, _, _, _ = triple
+            predicate = properties.get(name)
+            if predicate is None or (object_iri is not None and self.used.properties[predicate][1] != "object"):
+                predicate = self.property_iri(name, "data" if object_iri is None else "object")
+            if object_iri is not None:
+                if not (object_iri.startswith(entity_namespace) and safe_tail(object_iri, namespace_length)):
+                    object_iri = self.entity_iri(object_id or 0, object_iri)
+                append((predicate, object_iri))
+            elif lang or datatype not in datatypes:
+                append((predicate, self.literal(triple)))
+            else:
+                append((predicate, Lit(literal or "", datatypes[datatype], None)))
         return self.entity_iri(entity.id, entity.iri), pairs
 
     def triple_pair(self, triple: TripleRecord) -> tuple[str, Term]:

@@ -192,34 +192,34 @@ def datatype_iri(datatype: str | None) -> str | None:
 
 def default_ontology() -> tuple[list[OntologyClass], list[OntologyProperty]]:
     """kgstudio's default ontology (read from the package's resources each time; it is small)."""
-    from rdflib import Graph, URIRef
-    from rdflib.namespace import OWL as _OWL, RDF as _RDF, RDFS as _RDFS
+    import pyoxigraph
 
-    text = files("kgstudio.resources.ontology").joinpath("default.ttl").read_text(encoding="utf-8")
-    graph = Graph()
-    graph.parse(data=text, format="turtle")
+    text = files("kgstudio.resources.ontology").joinpath("default.ttl").read_bytes()
+    facts: dict[str, dict[str, list[str]]] = {}
+    for quad in pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE):
+        facts.setdefault(quad.subject.value, {}).setdefault(quad.predicate.value, []).append(quad.object.value)
 
-    def name(iri: object) -> str:
-        return str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    def name(iri: str) -> str:
+        return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
-    def label(iri: URIRef) -> str | None:
-        value = graph.value(iri, _RDFS.label)
-        return str(value) if value is not None else None
+    def first(iri: str, predicate: str) -> str | None:
+        values = facts.get(iri, {}).get(predicate)
+        return values[0] if values else None
 
-    classes = [
-        OntologyClass(name(iri), str(iri), label(iri),
-                      name(graph.value(iri, _RDFS.subClassOf)) if graph.value(iri, _RDFS.subClassOf) else None,
-                      str(graph.value(iri, _RDFS.comment)) if graph.value(iri, _RDFS.comment) else None)
-        for iri in sorted(set(graph.subjects(_RDF.type, _OWL.Class)))
-    ]
+    def typed(rdf_class: str) -> list[str]:
+        return sorted(iri for iri, f in facts.items() if rdf_class in f.get(RDF_TYPE, []))
+
+    classes = [OntologyClass(name(iri), iri, first(iri, RDFS + "label"),
+                             name(first(iri, RDFS + "subClassOf") or "") or None, first(iri, RDFS + "comment"))
+               for iri in typed(OWL + "Class")]
     properties = []
-    for kind, rdf_class in (("object", _OWL.ObjectProperty), ("data", _OWL.DatatypeProperty)):
-        for iri in sorted(set(graph.subjects(_RDF.type, rdf_class))):
-            domain, range_ = graph.value(iri, _RDFS.domain), graph.value(iri, _RDFS.range)
+    for kind, rdf_class in (("object", OWL + "ObjectProperty"), ("data", OWL + "DatatypeProperty")):
+        for iri in typed(rdf_class):
+            domain, range_ = first(iri, RDFS + "domain"), first(iri, RDFS + "range")
             range_name = None
             if range_ is not None:
-                range_name = "xsd:" + name(range_) if str(range_).startswith(XSD) else name(range_)
+                range_name = "xsd:" + name(range_) if range_.startswith(XSD) else name(range_)
             properties.append(OntologyProperty(
-                name(iri), str(iri), kind, name(domain) if domain is not None else None, range_name,
-                (iri, _RDF.type, _OWL.FunctionalProperty) in graph, label(iri)))
+                name(iri), iri, kind, name(domain) if domain else None, range_name,
+                OWL + "FunctionalProperty" in facts[iri].get(RDF_TYPE, []), first(iri, RDFS + "label")))
     return classes, properties
