@@ -49,7 +49,7 @@ def push_to_neo4j(project: Project, target: Neo4jTarget, *, status: str = "accep
                         report.statements += len(rows)
     except Exception as exc:
         if _is_neo4j_error(exc):
-            raise KgstudioError(f"{target.uri}: {exc}") from None
+            raise KgstudioError(f"{target.uri}: {_one_line(exc)}") from None
         raise
     finally:
         if own_driver:
@@ -71,9 +71,13 @@ def _connect(target: Neo4jTarget) -> Any:
         driver.verify_connectivity()
     except Exception as exc:
         if _is_neo4j_error(exc) or isinstance(exc, ValueError):  # ValueError: a malformed URI
-            raise KgstudioError(f"{target.uri}: cannot connect to Neo4j: {exc}") from None
+            raise KgstudioError(f"{target.uri}: cannot connect to Neo4j: {_one_line(exc)}") from None
         raise
     return driver
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _is_neo4j_error(exc: BaseException) -> bool:
