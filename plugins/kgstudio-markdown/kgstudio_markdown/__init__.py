@@ -1,8 +1,7 @@
 """An out-of-tree kgstudio reader for Markdown notes: one segment per heading or paragraph.
 
-It uses only kgstudio's public reader contract (``kgstudio.ingest.reader``)
-and the domain's ``TextLocator``; see pyproject.toml for the one line that
-registers it.
+It imports nothing of kgstudio but ``kgstudio.api``, the stable plugin
+API; see pyproject.toml for the one line that registers it.
 """
 
 from __future__ import annotations
@@ -10,8 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from kgstudio.domain import TextLocator
-from kgstudio.ingest.reader import ReadError, ReadOptions, ReadResult, SegmentDraft, Source
+from kgstudio.api import ReadError, ReadOptions, ReadResult, SegmentDraft, Source, TextLocator
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)

@@ -1,5 +1,4 @@
-from kgstudio.domain import TextLocator
-from kgstudio.ingest.reader import ReadOptions, Source
+from kgstudio.api import ReadOptions, Source, TextLocator, check_plugin
 from kgstudio_markdown import MarkdownReader
 
 NOTE = b"""---
@@ -29,3 +28,7 @@ def test_headings_and_paragraphs_with_line_locators() -> None:
         ("text", "# not a heading", TextLocator(12, 12)),
         ("text", "Letters, 1843.", TextLocator(14, 14)),
     ]
+
+
+def test_the_reader_fits_the_plugin_contract() -> None:
+    assert check_plugin("readers", MarkdownReader, "markdown") == []
