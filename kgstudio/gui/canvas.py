@@ -144,11 +144,18 @@ class GraphCanvas(pg.PlotWidget):
         option.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         document.setDefaultTextOption(option)
         plot.addItem(self._message, ignoreBounds=True)
+        self.scene().sigMouseClicked.connect(self._on_scene_click)
         self.graph: GraphData | None = None
         self.filter = GraphFilter()
         self._matches: list[int] = []
         self._match_at = -1
         self._drag_origin: tuple[float, float] | None = None
+
+    def _on_scene_click(self, event) -> None:  # type: ignore[no-untyped-def]
+        # A click beside the graph (outside the layer's bounds) clears the selection too.
+        if not event.isAccepted() and event.button() == Qt.MouseButton.LeftButton and not event.modifiers():
+            if self.layer.selected_nodes or self.layer.selected_edge is not None:
+                self.select_nodes([])
 
     # --- message -------------------------------------------------------------------
 
@@ -354,6 +361,11 @@ class GraphCanvas(pg.PlotWidget):
         self.center_on(node)
         self.select_nodes([node])
         return list(self._matches)
+
+    @property
+    def match_position(self) -> int:
+        """Which match of the last search is shown (0-based)."""
+        return self._match_at
 
     def apply_filter(self, graph_filter: GraphFilter) -> None:
         """Show only what ``graph_filter`` lets through."""

@@ -103,6 +103,7 @@ class GraphLayer(pg.GraphicsObject):
         self._settle.setInterval(SETTLE_MS)
         self._settle.timeout.connect(self._on_settled)
         self._allow_full = False
+        self._last_scaled: tuple[float, float, float, float] | None = None
         self._view_rect = QRectF(0, 0, 1, 1)
         self._geom: _Geometry | None = None
         self._color_table: list[QColor] = [NO_CLASS]
@@ -249,7 +250,9 @@ class GraphLayer(pg.GraphicsObject):
             target = QRectF(dx - cache.dx * scale_x, dy - cache.dy * scale_y,  # type: ignore[union-attr]
                             logical_w * scale_x, logical_h * scale_y)
             p.drawImage(target, cache.image)  # type: ignore[union-attr]
-            self._settle.start()
+            if transform != self._last_scaled:  # the gesture goes on: wait for it to stop
+                self._last_scaled = transform
+                self._settle.start()
             mode = "scaled"
         else:
             cache = self._full(transform, width, height, ratio, version)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -46,12 +47,15 @@ class Inspector(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.fields: dict[str, QLabel] = {}
         form = QFormLayout()
         for name in ("Class", "IRI", "Status", "Aliases", "Origin", "Confidence", "Reason"):
             label = QLabel()
             label.setWordWrap(True)
+            # Long IRIs and names must not widen the panel (and with it the window).
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fields[name] = label
             form.addRow(f"{name}:", label)

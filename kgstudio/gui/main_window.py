@@ -312,9 +312,11 @@ class MainWindow(QMainWindow):
         text = self.search.text() if text is None else text
         matches = self.canvas.find(text)
         if text and not matches:
-            self.statusBar().showMessage(f"No entity called “{text}”", 5000)
+            self.search_note.setText("no match")
         elif len(matches) > 1:
-            self.statusBar().showMessage(f"{len(matches)} matches; Enter for the next", 5000)
+            self.search_note.setText(f"{self.canvas.match_position + 1} of {len(matches)}; Enter: next")
+        else:
+            self.search_note.setText("")
         return matches
 
     def _on_documents_selected(self) -> None:
@@ -420,8 +422,9 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit()
         self.search.setObjectName("search")
         self.search.setPlaceholderText("Find an entity (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(lambda: self.find())
+        self.search_note = QLabel("")
+        self.search_note.setFixedWidth(150)  # a changing hint would resize the window
         self.layout_choice = QComboBox()
         for key, (label, _function) in LAYOUTS.items():
             self.layout_choice.addItem(label, key)
@@ -433,6 +436,7 @@ class MainWindow(QMainWindow):
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
         bar.addWidget(self.search, 2)
+        bar.addWidget(self.search_note)
         bar.addStretch(1)
         bar.addWidget(QLabel("Layout:"))
         bar.addWidget(self.layout_choice)

@@ -1,0 +1,172 @@
+"""The graph canvas as a user sees it: drawn nodes, click to select, search, filters, drag, layouts, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
+
+from kgstudio.edit import AddEntity, AddTriple, DeleteEntity
+from kgstudio.gui.canvas import GraphCanvas, GraphFilter
+from kgstudio.gui.graph_data import GraphData
+from kgstudio.gui.main_window import MainWindow
+from tests.gui.conftest import wait_for_tasks
+
+pytestmark = pytest.mark.gui
+
+
+def device_point(canvas: GraphCanvas, node: int) -> QPointF:
+    """Where a node is drawn, in the canvas's viewport pixels."""
+    x, y = canvas.graph.pos[node]  # type: ignore[union-attr]
+    return QPointF(canvas.mapFromScene(canvas.view.mapViewToScene(QPointF(x, y))))
+
+
+def grab(canvas: GraphCanvas) -> QImage:
+    return canvas.grab().toImage()
+
+
+@pytest.fixture
+def shown(window: MainWindow, graph_project: Path, qtbot) -> MainWindow:  # type: ignore[no-untyped-def]
+    window.open_project(graph_project)
+    window.show()
+    qtbot.waitExposed(window)
+    wait_for_tasks(window, qtbot)  # the force-directed layout a small graph gets on opening
+    return window
+
+
+def test_opening_a_project_draws_its_graph(shown: MainWindow) -> None:
+    canvas = shown.canvas
+    canvas.layer.invalidate()  # a whole new picture, not a patch of the last one
+    image = grab(canvas)
+    assert canvas.layer.last_render["mode"] == "full"
+    assert canvas.layer.last_render["nodes"] == 2 and canvas.layer.last_render["edges"] == 1
+    assert canvas.layer.last_render["labels"]  # few nodes: names are written beside them
+    point = device_point(canvas, 0).toPoint()
+    assert image.pixelColor(point) != canvas.layer.background  # a disc is painted where the node is
+
+
+def test_clicking_a_node_selects_it_and_the_inspector_shows_it(shown: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = shown.canvas
+    ibm = canvas.graph.names.index("IBM")  # type: ignore[union-attr]
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=device_point(canvas, ibm).toPoint())
+    assert canvas.layer.selected_nodes == [ibm]
+    assert shown.inspector.title.text() == "IBM"
+    assert shown.inspector.fields["Class"].text() == "Organization"
+    assert shown.inspector.fields["IRI"].text().startswith("urn:kgstudio:")
+    statement = shown.inspector.statements.topLevelItem(0)
+    assert (statement.text(0), statement.text(1)) == ("headquarteredIn", "Armonk")
+    # Clicking the empty background clears the selection.
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=QPointF(3, 3).toPoint())
+    assert canvas.layer.selected_nodes == [] and shown.inspector.title.text() == "Nothing selected"
+
+
+def test_clicking_an_edge_selects_the_triple(shown: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = shown.canvas
+    middle = (device_point(canvas, 0) + device_point(canvas, 1)) / 2
+    qtbot.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=middle.toPoint())
+    assert canvas.selected_triple_id() is not None
+    assert shown.inspector.title.text() == "IBM — headquarteredIn → Armonk"
+
+
+def test_ctrl_f_finds_and_centres_on_a_match(shown: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(shown, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert shown.search.hasFocus()
+    qtbot.keyClicks(shown.search, "armonk")
+    qtbot.keyClick(shown.search, Qt.Key.Key_Return)
+    canvas = shown.canvas
+    armonk = canvas.graph.names.index("Armonk")  # type: ignore[union-attr]
+    assert canvas.layer.selected_nodes == [armonk]
+    centre = canvas.view.viewRect().center()
+    assert (centre.x(), centre.y()) == pytest.approx(tuple(canvas.graph.pos[armonk]), abs=1e-6)  # type: ignore[union-attr]
+    assert shown.inspector.title.text() == "Armonk"
+    assert shown.find("no such thing") == []
+
+
+def test_filters_hide_classes_and_statuses(shown: MainWindow) -> None:
+    canvas = shown.canvas
+    canvas.apply_filter(GraphFilter(classes={"Organization"}))
+    assert canvas.layer.node_visible.sum() == 1 and canvas.layer.edge_visible.sum() == 0
+    canvas.apply_filter(GraphFilter(statuses={"candidate"}))
+    assert canvas.layer.node_visible.sum() == 2 and canvas.layer.edge_visible.sum() == 0
+    shown.filters.reset()
+    assert canvas.layer.edge_visible.sum() == 1
+
+
+def test_an_edit_patches_the_picture_instead_of_redrawing_it(shown: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = shown.canvas
+    grab(canvas)
+    cache = canvas.layer._cache
+    (ibm,) = shown.history.project.repositories().__enter__().graph.find_entities("IBM")  # type: ignore[union-attr]
+    record = shown.execute(AddEntity("Big Blue", class_name="Organization"))
+    new = next(iter(record.changes.entity_ids))  # type: ignore[union-attr]
+    shown.execute(AddTriple(subject_id=new, predicate="sameAs", object_id=ibm.id))
+    assert canvas.layer._cache is cache  # patched in place, not thrown away
+    grab(canvas)
+    assert canvas.layer.last_render["mode"] == "blit"
+    assert canvas.graph.node_count == 3 and canvas.graph.edge_count == 2  # type: ignore[union-attr]
+    shown.execute(DeleteEntity(new))
+    assert canvas.graph.node_count == 2 and canvas.graph.edge_count == 1  # type: ignore[union-attr]
+
+
+def test_dragging_a_node_moves_it(shown: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = shown.canvas
+    grab(canvas)
+    start = device_point(canvas, 0).toPoint()
+    target = start + QPointF(40, 25).toPoint()
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start)
+    for step in range(1, 6):
+        qtbot.mouseMove(canvas.viewport(), start + (target - start) * step / 5)
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=target)
+    moved = device_point(canvas, 0)
+    assert abs(moved.x() - target.x()) <= 2 and abs(moved.y() - target.y()) <= 2
+    assert canvas.layer.floating is None
+
+
+def test_layouts_run_off_the_gui_thread(shown: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    task = shown.lay_out("circular")
+    assert task is not None and task._thread is not None
+    wait_for_tasks(shown, qtbot)
+    pos = shown.canvas.graph.pos  # type: ignore[union-attr]
+    assert np.hypot(*pos[0]) == pytest.approx(np.hypot(*pos[1]))  # both on one circle
+    shown.lay_out("hierarchical")
+    wait_for_tasks(shown, qtbot)
+    assert pos is not shown.canvas.graph.pos  # type: ignore[union-attr]
+
+
+def test_export_the_view_as_png_and_svg(shown: MainWindow, tmp_path: Path) -> None:
+    png = shown.canvas.export_image(tmp_path / "view.png")
+    image = QImage(str(png))
+    assert image.size() == shown.canvas.viewport().size()
+    svg = shown.canvas.export_image(tmp_path / "view.svg").read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg and "IBM" in svg  # names are text in the drawing
+
+
+def test_a_big_graph_is_drawn_as_points_and_pans_without_a_full_redraw(qtbot) -> None:  # type: ignore[no-untyped-def]
+    n = 20_000
+    rng = np.random.default_rng(0)
+    data = GraphData()
+    data.set_nodes(list(range(1, n + 1)), [f"n{i}" for i in range(n)], ["A" if i % 2 else None for i in range(n)])
+    src, dst = rng.integers(0, n, 2 * n), rng.integers(0, n, 2 * n)
+    data.set_edges([(k + 1, int(a) + 1, int(b) + 1, "p", "accepted", None) for k, (a, b) in enumerate(zip(src, dst))])
+    data.pos = rng.random((n, 2)) * 100
+    canvas = GraphCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(800, 600)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.set_graph(data)
+    grab(canvas)
+    assert canvas.layer.last_render["dense"] and not canvas.layer.last_render["labels"]
+    canvas.view.translateBy(t=(canvas.view.viewPixelSize()[0] * 7, 0))
+    grab(canvas)
+    assert canvas.layer.last_render["mode"] == "shift"  # only the strip that scrolled in was drawn
+    canvas.view.scaleBy((0.5, 0.5))
+    grab(canvas)
+    assert canvas.layer.last_render["mode"] == "scaled"  # mid-gesture: the picture is stretched
+    qtbot.wait(300)  # the wheel stopped: the picture is drawn sharp again
+    grab(canvas)
+    assert canvas.layer.last_render["mode"] in ("full", "blit")
+    assert canvas.layer._cache is not None and canvas.layer._cache.sx == pytest.approx(canvas.layer._geom.key[0])
