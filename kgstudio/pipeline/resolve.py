@@ -19,7 +19,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from kgstudio.pipeline.names import ORGANIZATION, OTHER, PERSON, NormalName, handles, normalise
@@ -173,7 +174,19 @@ def _score_forms(x: NormalName, y: NormalName) -> tuple[float, str] | None:
     if words_x != words_y and (words_x < words_y or words_y < words_x):
         # one is the other plus a word ("ABC" / "ABC Marketing"): a narrower thing, not a spelling
         return min(similarity / 100, 0.85), "one name extends the other"
+    if not _only_typos(x.key.split(), y.key.split()) and fuzz.ratio(x.compact, y.compact) < 95:
+        # "workforce engagement" / "workforce management": similar letters, different words
+        return min(similarity / 100, 0.85), f"similar names but different words ({similarity:.0f}%)"
     return similarity / 100, f"similar names ({similarity:.0f}%)"
+
+
+def _only_typos(words_x: list[str], words_y: list[str]) -> bool:
+    """Every word that differs is a slip of the other (one edit; two in a long word), in order or sorted."""
+    if len(words_x) != len(words_y):
+        return True  # joined or split words: the compact comparison decides
+    def slips(xs: list[str], ys: list[str]) -> bool:
+        return all(a == b or OSA.distance(a, b) <= (2 if min(len(a), len(b)) >= 9 else 1) for a, b in zip(xs, ys))
+    return slips(words_x, words_y) or slips(sorted(words_x), sorted(words_y))
 
 
 def _score_people(x: NormalName, y: NormalName) -> tuple[float, str] | None:
@@ -232,20 +245,22 @@ def _blocking_keys(profile: _Profile) -> tuple[set[str], set[str]]:
                 fuzzy.add(f"{kind}|n|{form.person.last}|{form.person.first[0]}")
             continue
         tokens = form.key.split()
-        for token in tokens:
-            if len(token) >= 3 and not token.isdigit():
-                fuzzy.add(f"{kind}|t|{token}")
         if form.person:
+            # a slip in the surname keeps the first name and its start; one in the first name, the surname
             fuzzy.add(f"{kind}|n|{form.person.last}|{form.person.first[0]}")
             fuzzy.add(f"{kind}|f|{form.person.first}|{form.person.last[:2]}")
-        if form.acronym:
+        else:
+            for token in tokens:
+                if len(token) >= 3 and not token.isdigit():
+                    fuzzy.add(f"{kind}|t|{token}")
+        if form.acronym and kind != PERSON:
             fuzzy.add(f"{kind}|x|{form.acronym}")
-        if len(tokens) == 1:
-            fuzzy.add(f"{kind}|x|{form.compact}")
         compact = form.compact
-        if len(compact) >= 6:
-            fuzzy.add(f"{kind}|p|{compact[:4]}")
-            fuzzy.add(f"{kind}|s|{compact[-4:]}")
+        if len(tokens) == 1:
+            fuzzy.add(f"{kind}|x|{compact}")
+            if len(compact) >= 6:  # a one-word name with a slip shares its start or its end
+                fuzzy.add(f"{kind}|p|{compact[:4]}")
+                fuzzy.add(f"{kind}|s|{compact[-4:]}")
     for handle in profile.handles:
         fuzzy.add(f"{kind}|h|{handle}")
     return exact, fuzzy
@@ -270,15 +285,47 @@ def _candidate_pairs(profiles: dict[int, _Profile], settings: ResolutionSettings
         # same normalised name: a chain links them all, in linear work however many there are
         ordered = sorted(set(members))
         pairs.update((a, b) for a, b in zip(ordered, ordered[1:], strict=False) if wanted(a, b))
-    for members in fuzzy.values():
+    for key, members in fuzzy.items():
         if len(members) < 2 or len(members) > settings.max_block:
             continue
         ordered = sorted(set(members))
+        if key.split("|", 2)[1] in _SCREENED and len(ordered) > 2:
+            # shared word, prefix or suffix: most members are unrelated; C++ screens them before Python scores
+            keys = [profiles[m].forms[0].key for m in ordered]
+            close = process.cdist(keys, keys, scorer=fuzz.ratio, score_cutoff=_SCREEN_AT, workers=1)
+            rows, columns = np.nonzero(np.triu(close, 1))
+            screened = [(ordered[i], ordered[j]) for i, j in zip(rows.tolist(), columns.tolist(), strict=True)]
+            multi = [m for m in ordered if len(profiles[m].forms) > 1]  # aliases: the first form is not enough
+            screened += [(min(a, b), max(a, b)) for a in multi for b in ordered if a != b]
+            pairs.update(pair for pair in screened if wanted(*pair))
+            continue
+        if key.split("|", 2)[1] == "x":
+            # an acronym block: only a one-word name against the names it abbreviates
+            short = [m for m in ordered if any(" " not in f.key for f in profiles[m].forms)]
+            pairs.update((min(a, b), max(a, b)) for a in short for b in ordered if a != b and wanted(a, b))
+            continue
+        if key.split("|", 2)[1] == "h":
+            # a handle links an address to a name: two plain names sharing "johndoe" prove nothing
+            signers = [m for m in ordered if _signs(profiles[m])]
+            pairs.update((min(a, b), max(a, b)) for a in signers for b in ordered if a != b and wanted(a, b))
+            continue
         for i, a in enumerate(ordered):
             for b in ordered[i + 1:]:
                 if wanted(a, b):
                     pairs.add((a, b))
     return sorted(pairs)
+
+
+def _signs(profile: _Profile) -> bool:
+    """Has an address, or is named by a bare handle ("sebb")."""
+    return any(f.address or (f.person is None and f.kind == PERSON and f.text.strip().islower())
+               for f in profile.forms)
+
+
+# Block kinds whose members are screened by a fast ratio first: t(oken), p(refix), s(uffix). Exact names,
+# acronyms, handles and person-name blocks are scored in full (their matches can look unlike each other).
+_SCREENED = frozenset("tps")
+_SCREEN_AT = 78  # the final score needs 80 (ask_at); ratio, token order and spacing differ a little
 
 
 def _same_or_unknown(a: str | None, b: str | None) -> bool:
