@@ -44,7 +44,7 @@ from kgstudio.gui.recent import RecentProjectsMenu, remember_project
 from kgstudio.gui.review import ReviewQueue
 from kgstudio.gui.run_panel import RunPanel
 from kgstudio.gui.source_view import SourceView
-from kgstudio.gui.status import count_summary
+from kgstudio.gui.status import count_summary, plural
 from kgstudio.gui.tasks import BackgroundTask, TaskProgress, Work
 from kgstudio.gui.undo import EditHistoryActions
 from kgstudio.pipeline.importing import import_paths
@@ -365,9 +365,9 @@ class MainWindow(QMainWindow):
                                   provenance=request.provenance, progress=progress, cancel=cancel)
 
         def done(report: object) -> None:
-            self.statusBar().showMessage(
-                f"Exported {report.entities:,} entities and {report.triples:,} triples to {request.path}",  # type: ignore[attr-defined]
-                15_000)
+            entities = plural(report.entities, "entity", "entities")  # type: ignore[attr-defined]
+            triples = plural(report.triples, "triple", "triples")  # type: ignore[attr-defined]
+            self.statusBar().showMessage(f"Exported {entities} and {triples} to {request.path}", 15_000)
 
         return self.start_task("Exporting", work, done)
 

@@ -8,11 +8,12 @@ from typing import Any
 def count_summary(counts: dict[str, Any]) -> str:
     """``project.counts()`` as "3 documents · 12 entities · 20 triples"."""
     return " · ".join((
-        _plural(counts["documents"]["total"], "document", "documents"),
-        _plural(counts["entities"]["total"], "entity", "entities"),
-        _plural(counts["triples"]["total"], "triple", "triples"),
+        plural(counts["documents"]["total"], "document", "documents"),
+        plural(counts["entities"]["total"], "entity", "entities"),
+        plural(counts["triples"]["total"], "triple", "triples"),
     ))
 
 
-def _plural(number: int, one: str, many: str) -> str:
+def plural(number: int, one: str, many: str) -> str:
+    """``plural(1, "triple", "triples")`` → "1 triple"; 1200 → "1,200 triples"."""
     return f"{number:,} {one if number == 1 else many}"
