@@ -3,10 +3,12 @@
 The work is near-linear, not all-pairs: every mention gets a handful of
 blocking keys (its normalised name, each distinctive word, its acronym, a
 person's surname with the first initial, handles, prefix/suffix of one-word
-names); only mentions that share a key are compared, and a key shared by more
+names, and each long word with one letter deleted, so one slip still meets
+its word); only mentions that share a key are compared, and a key shared by more
 than ``max_block`` mentions is too common to say anything and is skipped
 (exact-name keys are never skipped: their members are linked in a chain).
-Pairs are scored with rapidfuzz and a few rules (see :func:`score_pair`);
+Members of word-based blocks are first screened with rapidfuzz's C++ ``cdist``;
+the pairs left are scored with rapidfuzz and a few rules (see :func:`score_pair`);
 pairs at or above ``merge_at`` are merged, pairs between ``ask_at`` and
 ``merge_at`` are *unclear* and go to an adjudicator (the LLM) when one is
 given. Clusters are grown strongest pair first and never join two mentions a
@@ -253,6 +255,11 @@ def _blocking_keys(profile: _Profile) -> tuple[set[str], set[str]]:
             for token in tokens:
                 if len(token) >= 3 and not token.isdigit():
                     fuzzy.add(f"{kind}|t|{token}")
+        for token in tokens:
+            if len(token) >= 5 and not token.isdigit():
+                # one slip (a wrong, missing or swapped letter): both spellings share a one-letter deletion
+                fuzzy.add(f"{kind}|d|{token}")
+                fuzzy.update(f"{kind}|d|{token[:i]}{token[i + 1:]}" for i in range(len(token)))
         if form.acronym and kind != PERSON:
             fuzzy.add(f"{kind}|x|{form.acronym}")
         compact = form.compact
@@ -322,9 +329,9 @@ def _signs(profile: _Profile) -> bool:
                for f in profile.forms)
 
 
-# Block kinds whose members are screened by a fast ratio first: t(oken), p(refix), s(uffix). Exact names,
+# Block kinds whose members are screened by a fast ratio first: t(oken), p(refix), s(uffix), d(eletion). Exact names,
 # acronyms, handles and person-name blocks are scored in full (their matches can look unlike each other).
-_SCREENED = frozenset("tps")
+_SCREENED = frozenset("tpsd")
 _SCREEN_AT = 78  # the final score needs 80 (ask_at); ratio, token order and spacing differ a little
 
 
