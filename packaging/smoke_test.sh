@@ -68,7 +68,9 @@ assert embedded and embedded[0]["path"].startswith(app), models' "$model" "$app"
 check "models: the embedded model is inside the bundle"
 
 started=$(date +%s)
-kgstudio build in -o out.ttl 2> build.log || { cat build.log >&2; fail "build exited with $?"; }
+status=0
+kgstudio build in -o out.ttl 2> build.log || status=$?
+[ "$status" = 0 ] || { cat build.log >&2; fail "build exited with $status"; }
 build_run="$(( $(date +%s) - started ))"
 grep -q "^Import: 1 imported" build.log || { cat build.log >&2; fail "the PDF was not imported"; }
 extraction="$(grep '^Extraction:' build.log)" || { cat build.log >&2; fail "no extraction report"; }
