@@ -41,8 +41,6 @@ class _InteractiveLayer(GraphLayer):
     def __init__(self, canvas: "GraphCanvas") -> None:
         super().__init__()
         self.canvas = canvas
-        self._band: pg.RectROI | None = None
-        self._band_start = None
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
         if ev.button() != Qt.MouseButton.LeftButton:
@@ -74,21 +72,16 @@ class _InteractiveLayer(GraphLayer):
             node = self.nearest_node(start.x(), start.y())
             if node is not None:
                 self.canvas.begin_drag(node)
-            elif ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-                self._band_start = start
             else:
-                ev.ignore()  # the view pans
+                ev.ignore()  # the view pans (or, with Shift, draws a selection box)
                 return
         if self.floating is not None:
             self.canvas.drag_to(ev.pos().x(), ev.pos().y())
             if ev.isFinish():
                 self.canvas.end_drag()
-        elif self._band_start is not None:
-            rect = QRectF(self._band_start, ev.pos()).normalized()
-            if ev.isFinish():
-                self._band_start = None
-                self.canvas.select_in_rect(rect)
-        ev.accept()
+            ev.accept()
+        else:
+            ev.ignore()
 
     def hoverEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph's name)
         if ev.isExit() or self.data is None:
@@ -107,6 +100,29 @@ class _InteractiveLayer(GraphLayer):
             self.update()
 
 
+class _GraphViewBox(pg.ViewBox):
+    """Drag pans, wheel zooms; Shift+drag draws a box and selects the nodes in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer: GraphLayer | None = None
+        self.on_box: object = None
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 (pyqtgraph's name)
+        layer = self.layer
+        if layer is None or ev.button() != Qt.MouseButton.LeftButton \
+                or not ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        start = self.mapToView(ev.buttonDownPos())
+        rect = QRectF(start, self.mapToView(ev.pos())).normalized()
+        layer.band = None if ev.isFinish() else rect
+        layer.update()
+        if ev.isFinish():
+            self.on_box(rect)  # type: ignore[operator]
+
+
 class GraphCanvas(pg.PlotWidget):
     """The central graph view.
 
@@ -119,7 +135,8 @@ class GraphCanvas(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         palette = parent.palette() if parent is not None else QPalette()
-        super().__init__(parent, background=palette.color(QPalette.ColorRole.Base))
+        view = _GraphViewBox()
+        super().__init__(parent, background=palette.color(QPalette.ColorRole.Base), viewBox=view)
         self.setObjectName("graphCanvas")
         plot = self.getPlotItem()
         for axis in ("left", "bottom"):
@@ -132,6 +149,7 @@ class GraphCanvas(pg.PlotWidget):
         plot.setRange(xRange=(-1, 1), yRange=(-1, 1), padding=0)
         self.layer = _InteractiveLayer(self)
         self.layer.background = palette.color(QPalette.ColorRole.Base)
+        view.layer, view.on_box = self.layer, self.select_in_rect
         plot.addItem(self.layer)
         self._message = pg.TextItem(anchor=(0.5, 0.5), color=palette.color(QPalette.ColorRole.PlaceholderText))
         self._message.setPos(0, 0)

@@ -95,6 +95,7 @@ class GraphLayer(pg.GraphicsObject):
         self.hover_node: int | None = None
         self.hover_edge: int | None = None
         self.floating: int | None = None  # a node being dragged: drawn in the overlay, left out of the image
+        self.band: QRectF | None = None  # the selection rectangle being dragged (Shift+drag), data coordinates
         self._cache: _Cache | None = None
         self._bounds = QRectF(-1, -1, 2, 2)
         self._lines = internals.PrimitiveArray(QLineF, 4)
@@ -516,6 +517,12 @@ class GraphLayer(pg.GraphicsObject):
             return QPointF(data.pos[i, 0] * sx + dx, data.pos[i, 1] * sy + dy)
 
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self.band is not None:
+            corner_a = QPointF(self.band.left() * sx + dx, self.band.top() * sy + dy)
+            corner_b = QPointF(self.band.right() * sx + dx, self.band.bottom() * sy + dy)
+            p.setPen(QPen(ACCENT.darker(150), 1, Qt.PenStyle.DashLine))
+            p.setBrush(QColor(255, 200, 0, 40))
+            p.drawRect(QRectF(corner_a, corner_b).normalized())
         if self.floating is not None:
             i = self.floating
             p.setPen(QPen(EDGE_COLORS["accepted"], 1.0))

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from kgstudio.edit import AddEntity, AddTriple, DeleteEntity
 from kgstudio.gui.canvas import GraphCanvas, GraphFilter
@@ -170,3 +171,25 @@ def test_a_big_graph_is_drawn_as_points_and_pans_without_a_full_redraw(qtbot) ->
     grab(canvas)
     assert canvas.layer.last_render["mode"] in ("full", "blit")
     assert canvas.layer._cache is not None and canvas.layer._cache.sx == pytest.approx(canvas.layer._geom.key[0])
+
+
+def test_shift_drag_selects_every_node_in_the_box(shown: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    canvas = shown.canvas
+    points = [device_point(canvas, i) for i in (0, 1)]
+    left = min(p.x() for p in points) - 7
+    top = min(p.y() for p in points) - 7
+    right = max(p.x() for p in points) + 7
+    bottom = max(p.y() for p in points) + 7
+    start, end = QPointF(left, top).toPoint(), QPointF(right, bottom).toPoint()
+    shift = Qt.KeyboardModifier.ShiftModifier
+    qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, shift, start)
+    for step in range(1, 6):  # QTest's mouseMove has no modifiers: send the moves with Shift held
+        at = QPointF(start + (end - start) * step / 5)
+        move = QMouseEvent(QEvent.Type.MouseMove, at, canvas.viewport().mapToGlobal(at), Qt.MouseButton.NoButton,
+                           Qt.MouseButton.LeftButton, shift)
+        QApplication.sendEvent(canvas.viewport(), move)
+    assert canvas.layer.band is not None  # the box is drawn while dragging
+    qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, shift, end)
+    assert sorted(canvas.layer.selected_nodes) == [0, 1]
+    assert canvas.layer.band is None
+    assert shown.editor.merge_action.isEnabled()
