@@ -62,6 +62,10 @@ def _model_arguments(command: Any) -> None:
     command.add_argument("--server-model", metavar="NAME", help="the model name the server should use")
     command.add_argument("--concurrency", type=int, default=2, metavar="N",
                          help="requests in flight at once on a server (default 2)")
+    command.add_argument("--no-contracts", dest="contracts", action="store_false",
+                         help="do not check the ontology contracts (kgstudio.pipeline.contracts) on each triple")
+    command.add_argument("--contract-retries", type=int, default=1, metavar="N",
+                         help="answers asked again with the contract violations as feedback (default 1; 0: none)")
 
 
 def settings_from(args: argparse.Namespace) -> ExtractionSettings:
@@ -72,7 +76,9 @@ def settings_from(args: argparse.Namespace) -> ExtractionSettings:
         default = Settings.load().default_model
         model = Path(default) if default else None
     return ExtractionSettings(model_path=model, server_url=args.server, server_model=args.server_model,
-                              concurrency=max(1, args.concurrency), limit=args.limit)
+                              concurrency=max(1, args.concurrency), limit=args.limit,
+                              contracts=getattr(args, "contracts", True),
+                              contract_retries=max(0, getattr(args, "contract_retries", 1)))
 
 
 def run_extract_command(args: argparse.Namespace) -> int:
@@ -160,6 +166,10 @@ def _describe_report(report: ExtractionReport) -> str:
     text = (f"Extraction: {report.chunks} chunks, {report.model_calls} model calls, {report.cached} from the cache, "
             f"{report.skipped} done before; {report.candidates} candidate triples"
             f" ({report.rejected_candidates} proposals not grounded or not in the ontology), {report.failed} failed")
+    if report.contract_checks:
+        broken = {rule: n - p for rule, (p, n) in report.contract_checks.items() if n - p}
+        text += (f"; contracts: {report.contract_rejected} proposals kept out, {report.contract_retries} retries"
+                 + (" (" + ", ".join(f"{rule} {n}" for rule, n in broken.items()) + ")" if broken else ""))
     if report.completion_tokens:
         text += f"; {report.tokens_per_second:.0f} tokens/s"
     if report.cancelled:
