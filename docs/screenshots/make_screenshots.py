@@ -30,7 +30,9 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from kgstudio.gui.application import create_application
+    from kgstudio.gui.import_dialog import ImportRequest
     from kgstudio.gui.main_window import MainWindow
+    from kgstudio.pipeline.importing import ImportOptions
 
     app = create_application()
     window = MainWindow()
@@ -45,7 +47,8 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="kgstudio-shots-"))
     window.new_project(folder / "career-notes.kgs")
-    window.import_files([DATA / "pdf" / "cv", DATA / "email" / "mbox" / "complex.mbox"])
+    window.import_files(ImportRequest((DATA / "pdf" / "cv", DATA / "email" / "mbox" / "complex.mbox"),
+                                      ImportOptions(include=("*.pdf", "*.mbox"))))
     settle()
     panel = window.run_panel
     panel.limit.setValue(int(os.environ.get("KGSTUDIO_SHOT_CHUNKS", "4")))
@@ -61,15 +64,15 @@ def main() -> int:
     settle()
     window.docks["review"].raise_()
     review = window.review
-    if review.list.topLevelItemCount():
-        review.list.setCurrentItem(review.list.topLevelItem(0))
-        triple = review.current_triple_id()
-        window.inspector.show_triple(triple)
-        graph = window.graph
-        edge = graph.edge_index(triple) if graph is not None else None
-        if edge is not None:
-            window.canvas.select_nodes([int(graph.src[edge]), int(graph.dst[edge])])  # type: ignore[union-attr]
-            window.inspector.show_triple(triple)
+    graph = window.graph
+    # A candidate read from a CV (its source is a PDF page), selected on the canvas.
+    for row in range(review.list.topLevelItemCount()):
+        review.list.setCurrentItem(review.list.topLevelItem(row))
+        if review._evidence and review._evidence[0].document_path.endswith(".pdf"):
+            break
+    triple = review.current_triple_id()
+    if triple is not None and graph is not None and graph.edge_index(triple) is not None:
+        window.canvas.select_edge(graph.edge_index(triple))
         settle()
         shoot(window, "workbench.png")
         window.inspector.show_source()

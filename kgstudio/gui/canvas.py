@@ -168,6 +168,9 @@ class GraphCanvas(pg.PlotWidget):
         self._matches: list[int] = []
         self._match_at = -1
         self._drag_origin: tuple[float, float] | None = None
+        # Until the user pans or zooms, the view keeps fitting the graph (e.g. as the window is laid out).
+        self._auto_fit = True
+        self.view.sigRangeChangedManually.connect(self._stop_auto_fit)
 
     def _on_scene_click(self, event) -> None:  # type: ignore[no-untyped-def]
         # A click beside the graph (outside the layer's bounds) clears the selection too.
@@ -337,7 +340,16 @@ class GraphCanvas(pg.PlotWidget):
         graph = self.graph
         if graph is None or graph.node_count == 0:
             return
+        self._auto_fit = True
         self.view.setRange(self.layer.boundingRect(), padding=0.02)
+
+    def _stop_auto_fit(self, *_args: object) -> None:
+        self._auto_fit = False
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if getattr(self, "_auto_fit", False) and self.graph is not None and self.graph.node_count:
+            self.view.setRange(self.layer.boundingRect(), padding=0.02)
 
     def center_on(self, node: int, zoom_in: bool = True) -> None:
         """Put ``node`` in the middle of the view, close enough to read its name."""
@@ -346,6 +358,7 @@ class GraphCanvas(pg.PlotWidget):
         x, y = graph.pos[node]
         rect = self.view.viewRect()
         width, height = rect.width(), rect.height()
+        self._auto_fit = False
         if zoom_in:
             spread = float(np.ptp(graph.pos[graph.node_alive], axis=0).max()) if graph.node_count > 1 else 1.0
             target = max(spread / max(np.sqrt(graph.node_count), 1.0) * 8, 1e-6)

@@ -265,8 +265,10 @@ class MainWindow(QMainWindow):
     def _on_graph_changed(self, changes: ChangeSet) -> None:
         self.canvas.apply_changes(changes)
         self.inspector.refresh()
-        if changes.triple_ids or changes.entity_ids:
-            self.review.refresh()
+        if changes.entity_ids:
+            self.review.refresh()  # names shown in the queue may have changed
+        elif changes.triple_ids:
+            self.review.apply_changes(changes)
         self.audit.refresh(self._history)
         self._show_status()
         self._update_actions()
@@ -471,8 +473,17 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["review"], self.docks["log"])
         self.docks["documents"].raise_()
         self.docks["review"].raise_()
-        self.resizeDocks([self.docks["documents"], self.docks["inspector"]], [300, 360], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["review"]], [220], Qt.Orientation.Vertical)
+        self._docks_sized = False
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if not self._docks_sized:  # sizes only stick once the window has its own size
+            self._docks_sized = True
+            width, height = self.width(), self.height()
+            self.resizeDocks([self.docks["documents"], self.docks["inspector"]],
+                             [int(width * 0.2), int(width * 0.27)], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.docks["review"], self.docks["inspector"], self.docks["source"]],
+                             [int(height * 0.24), int(height * 0.33), int(height * 0.4)], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

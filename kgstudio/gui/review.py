@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kgstudio.domain import ChangeSet
 from kgstudio.edit import AcceptCandidate, RejectCandidate
 from kgstudio.edit.commands import EditCommand
 from kgstudio.gui.queries import CandidateInfo, Evidence, candidates, evidence
+from kgstudio.gui.status import plural
 from kgstudio.store import Project
 
 
@@ -91,7 +93,8 @@ class ReviewQueue(QWidget):
         for info in items:
             self.list.addTopLevelItem(_item(info))
         self.list.blockSignals(False)
-        self.count.setText(f"{len(items):,} candidates to review" if items else "No candidates to review")
+        self.count.setText(f"{plural(len(items), 'candidate', 'candidates')} to review" if items
+                           else "No candidates to review")
         target = None
         for i in range(self.list.topLevelItemCount()):
             if self.list.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) == keep:
@@ -102,6 +105,35 @@ class ReviewQueue(QWidget):
         if target is None:
             self._on_current(None, None)
         self._update_buttons()
+
+    def apply_changes(self, changes: ChangeSet) -> None:
+        """Follow an edit: decided candidates leave the list; a new or restored candidate re-reads it."""
+        items = {self.list.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole): self.list.topLevelItem(i)
+                 for i in range(self.list.topLevelItemCount())}
+        removed = False
+        for change in changes.changes:
+            if change.table != "triple":
+                continue
+            is_candidate = change.after is not None and change.after.get("status") == "candidate"
+            if is_candidate:
+                # New, restored by an undo, or re-pointed (its names changed): read the queue again.
+                self.refresh()
+                return
+            item = items.pop(change.key, None)
+            if item is not None:
+                row = self.list.indexOfTopLevelItem(item)
+                was_current = item is self.list.currentItem()
+                self.list.takeTopLevelItem(row)
+                removed = True
+                if was_current and self.list.topLevelItemCount():
+                    self.list.setCurrentItem(self.list.topLevelItem(min(row, self.list.topLevelItemCount() - 1)))
+        if removed:
+            count = self.list.topLevelItemCount()
+            self.count.setText(f"{plural(count, 'candidate', 'candidates')} to review" if count
+                               else "No candidates to review")
+            if not count:
+                self._on_current(None, None)
+            self._update_buttons()
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """The queue as shown: (subject, predicate, object, confidence)."""

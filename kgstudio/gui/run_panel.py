@@ -16,7 +16,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFileDialog,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -75,7 +74,8 @@ class RunPanel(QWidget):
 
         self.embedded = QRadioButton("Embedded model (SmolLM2-135M, installed with kgstudio)")
         self.gguf = QRadioButton("GGUF model file:")
-        self.server = QRadioButton("OpenAI-compatible server (llama.cpp server, vLLM, Ollama):")
+        self.server = QRadioButton("Model server:")
+        self.server.setToolTip("an OpenAI-compatible server: llama.cpp server, vLLM, Ollama")
         self.embedded.setChecked(True)
         group = QButtonGroup(self)
         for button in (self.embedded, self.gguf, self.server):
@@ -86,7 +86,7 @@ class RunPanel(QWidget):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._ask_gguf)
         self.server_url = QLineEdit()
-        self.server_url.setPlaceholderText("http://127.0.0.1:8080/v1")
+        self.server_url.setPlaceholderText("OpenAI-compatible URL, e.g. http://127.0.0.1:8080/v1")
         self.server_model = QLineEdit()
         self.server_model.setPlaceholderText("model name (as the server knows it)")
         self.gguf_path.textChanged.connect(self._update)
@@ -100,16 +100,22 @@ class RunPanel(QWidget):
         self.limit.setToolTip("extract only the first N chunks (0: all)")
 
         grid = QGridLayout()
-        grid.addWidget(self.embedded, 0, 0, 1, 3)
+        grid.addWidget(self.embedded, 0, 0, 1, 4)
         grid.addWidget(self.gguf, 1, 0)
-        grid.addWidget(self.gguf_path, 1, 1)
-        grid.addWidget(browse, 1, 2)
-        grid.addWidget(self.server, 2, 0, 1, 3)
-        grid.addWidget(self.server_url, 3, 0)
-        grid.addWidget(self.server_model, 3, 1, 1, 2)
-        form = QFormLayout()
-        form.addRow("Chunks:", self.limit)
-        form.addRow("Requests in flight:", self.concurrency)
+        grid.addWidget(self.gguf_path, 1, 1, 1, 2)
+        grid.addWidget(browse, 1, 3)
+        grid.addWidget(self.server, 2, 0)
+        grid.addWidget(self.server_url, 2, 1)
+        grid.addWidget(self.server_model, 2, 2, 1, 2)
+        grid.addWidget(QLabel("Chunks (0: all):"), 3, 0)
+        limits = QHBoxLayout()
+        limits.addWidget(self.limit)
+        limits.addWidget(QLabel("Requests in flight:"))
+        limits.addWidget(self.concurrency)
+        limits.addStretch(1)
+        grid.addLayout(limits, 3, 1, 1, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 1)
 
         self.estimate_label = QLabel("")
         self.estimate_label.setWordWrap(True)
@@ -126,18 +132,17 @@ class RunPanel(QWidget):
         buttons = QHBoxLayout()
         for widget in (self.estimate_button, self.run_button, self.cancel_button):
             buttons.addWidget(widget)
-        buttons.addStretch(1)
+        buttons.addWidget(self.estimate_label, 1)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 2)
         progress_row.addWidget(self.eta)
         progress_row.addWidget(self.rate)
+        progress_row.addWidget(self.status, 3)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
         layout.addLayout(grid)
-        layout.addLayout(form)
         layout.addLayout(buttons)
-        layout.addWidget(self.estimate_label)
         layout.addLayout(progress_row)
-        layout.addWidget(self.status)
         layout.addStretch(1)
         self._update()
 

@@ -170,7 +170,7 @@ class SourceView(QWidget):
                 lines[segment.locator.line_start + offset] = line  # type: ignore[union-attr,operator]
         start, end = locator.line_start, locator.line_end
         target = "headers" if locator.part_path == "headers" else "body"
-        parts = ["<pre style='font-family: monospace'>"]
+        parts = ["<pre style='font-family: monospace; white-space: pre-wrap'>"]
         for segment in headers:
             style = " style='background:#fff3a0'" if target == "headers" else ""
             parts.append(f"<span{style}>{html.escape(segment.text)}</span>\n\n")
@@ -215,7 +215,7 @@ class SourceView(QWidget):
         self.caption.setText(f"{where} ({locator.cell_range})")
 
     def _show_lines(self, segments: list[Segment], start: int, end: int, evidence: Evidence, where: str) -> None:
-        parts = ["<pre>"]
+        parts = ["<pre style='white-space: pre-wrap'>"]
         for segment in segments:
             loc = segment.locator
             marked = isinstance(loc, TextLocator) and loc.line_start <= end and loc.line_end >= start
