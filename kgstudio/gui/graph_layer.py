@@ -73,6 +73,14 @@ class _Geometry:
     lo: np.ndarray  # edge bounding boxes
     hi: np.ndarray
     view_nodes: int  # shown nodes inside the view when computed (chooses the level of detail)
+    _columns: tuple[np.ndarray, ...] | None = None
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The edge boxes as four contiguous columns (lo x, lo y, hi x, hi y)."""
+        if self._columns is None:
+            self._columns = tuple(np.ascontiguousarray(c) for c in (self.lo[:, 0], self.lo[:, 1],
+                                                                    self.hi[:, 0], self.hi[:, 1]))
+        return self._columns
 
 
 _STATUS_ORDER = ["accepted", "inferred", "candidate", "rejected"]
@@ -333,8 +341,9 @@ class GraphLayer(pg.GraphicsObject):
                        clip: QRectF) -> np.ndarray:
         ox, oy = transform[2] - geometry.dx, transform[3] - geometry.dy
         left, top, right, bottom = clip.left() - ox, clip.top() - oy, clip.right() - ox, clip.bottom() - oy
-        return np.flatnonzero(self.edge_visible & (geometry.lo[:, 0] <= right) & (geometry.hi[:, 0] >= left)
-                              & (geometry.lo[:, 1] <= bottom) & (geometry.hi[:, 1] >= top))
+        # Column-wise (contiguous) comparisons: about twice as fast as on (n, 2) arrays.
+        lo_x, lo_y, hi_x, hi_y = geometry.columns()
+        return np.flatnonzero(self.edge_visible & (lo_x <= right) & (hi_x >= left) & (lo_y <= bottom) & (hi_y >= top))
 
     def render(self, p: QPainter, transform: tuple[float, float, float, float], clip: QRectF,
                fill: bool = False, among: np.ndarray | None = None,
@@ -418,6 +427,7 @@ class GraphLayer(pg.GraphicsObject):
         geometry.b[edges] = geometry.xy[data.dst[edges]]
         geometry.lo[edges] = np.minimum(geometry.a[edges], geometry.b[edges])
         geometry.hi[edges] = np.maximum(geometry.a[edges], geometry.b[edges])
+        geometry._columns = None
         geometry.key = (sx, sy, data.version, *geometry.key[3:])
 
     def _draw_edges(self, p: QPainter, edge_idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -479,11 +489,13 @@ class GraphLayer(pg.GraphicsObject):
         x0, y0 = max(0, int(np.floor(clip.left() * ratio))), max(0, int(np.floor(clip.top() * ratio)))
         x1 = min(image.width(), int(np.ceil(clip.right() * ratio)) + 1)
         y1 = min(image.height(), int(np.ceil(clip.bottom() * ratio)) + 1)
-        for oy in range(-half, half + 1):
-            for ox in range(-half, half + 1):
-                x, y = centre[:, 0] + ox, centre[:, 1] + oy
-                ok = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
-                pixels[y[ok], x[ok]] = colors[ok]
+        offsets = np.arange(-half, half + 1)
+        # Every pixel of every node's square at once: (nodes, side, side) index arrays.
+        x = (centre[:, 0, None, None] + offsets[None, None, :]).repeat(len(offsets), axis=1)
+        y = (centre[:, 1, None, None] + offsets[None, :, None]).repeat(len(offsets), axis=2)
+        color = np.broadcast_to(colors[:, None, None], x.shape)
+        ok = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
+        pixels[y[ok], x[ok]] = color[ok]
 
     def _draw_labels(self, p: QPainter, nodes: np.ndarray, xy: np.ndarray) -> None:
         data = self.data

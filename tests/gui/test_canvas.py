@@ -161,6 +161,10 @@ def test_a_big_graph_is_drawn_as_points_and_pans_without_a_full_redraw(qtbot) ->
     canvas.set_graph(data)
     grab(canvas)
     assert canvas.layer.last_render["dense"] and not canvas.layer.last_render["labels"]
+    image = grab(canvas)
+    class_colors = {canvas.layer.color_of("A").rgb(), canvas.layer.color_of(None).rgb()}
+    drawn = [image.pixelColor(device_point(canvas, i).toPoint()).rgb() for i in range(0, n, 997)]
+    assert all(color in class_colors for color in drawn)  # each node is a square of its class's colour
     canvas.view.translateBy(t=(canvas.view.viewPixelSize()[0] * 7, 0))
     grab(canvas)
     assert canvas.layer.last_render["mode"] == "shift"  # only the strip that scrolled in was drawn
