@@ -228,8 +228,28 @@ class LlamaCppBackend:
         if self._formatter is not None:
             text = self._formatter(messages=chat).prompt
             return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        text = "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant: "
-        return self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+        text = _builtin_template(self._llama, messages)
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+
+def _builtin_template(llama: Any, messages: list[ChatMessage]) -> str:
+    """The chat in one of llama.cpp's built-in templates, for a GGUF file without a template of its own
+    (Gemma's template for Gemma models, ChatML for the others)."""
+    import llama_cpp
+
+    architecture = str(llama.metadata.get("general.architecture", ""))
+    name = b"gemma" if architecture.startswith("gemma") else b"chatml"
+    encoded = [(m.role.encode("utf-8"), m.content.encode("utf-8")) for m in messages]
+    chat = (llama_cpp.llama_chat_message * len(encoded))(*[llama_cpp.llama_chat_message(r, c) for r, c in encoded])
+    size = 2 * sum(len(r) + len(c) for r, c in encoded) + 256
+    buffer = ctypes.create_string_buffer(size)
+    n = llama_cpp.llama_chat_apply_template(name, chat, len(encoded), True, buffer, size)
+    if n > size:
+        buffer = ctypes.create_string_buffer(n)
+        n = llama_cpp.llama_chat_apply_template(name, chat, len(encoded), True, buffer, n)
+    if n < 0:
+        return "".join(f"{m.role}: {m.content}\n" for m in messages) + "assistant: "
+    return buffer.raw[:n].decode("utf-8", errors="replace")
 
 
 def _chat_formatter(llama: Any) -> Any:

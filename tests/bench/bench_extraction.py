@@ -11,9 +11,9 @@ second of
 - ``grounded``: :func:`kgstudio.llm.grounding.extraction_grammar` (subject and
   object spans of the sentence, predicate from the ontology),
 
-through ``stock`` (llama-cpp-python's ``create_chat_completion`` with
-``response_format`` / ``grammar``: the whole vocabulary is matched against the
-grammar for every token) and ``kgstudio`` (``LlamaCppBackend.chat``). Every
+through ``stock`` (llama-cpp-python's ``create_completion`` with a
+``grammar``, the same prompt tokens: the whole vocabulary is matched against
+the grammar for every token) and ``kgstudio`` (``LlamaCppBackend.chat``). Every
 mode runs once per sentence, in rotating order, so a busy machine slows them
 all alike; ratios are constrained ÷ raw of the same path. One llama.cpp thread.
 
@@ -81,20 +81,25 @@ def answer_schema(relations: list[str]) -> dict[str, Any]:
 
 def stock_run(backend: LlamaCppBackend, messages: list[ChatMessage], mode: str, constraint: Any,
               max_tokens: int) -> tuple[int, float]:
-    """Generated tokens and seconds (first to last token) through llama-cpp-python's own chat completion."""
+    """Generated tokens and seconds (first to last token) through llama-cpp-python's own sampling.
+
+    The prompt is the very token list kgstudio's backend sends; the grammar (for
+    ``schema``: the GBNF llama-cpp-python makes of the schema for ``response_format``)
+    goes into llama-cpp-python's sampler chain, which masks the whole vocabulary.
+    """
     from llama_cpp import LlamaGrammar
 
-    extra: dict[str, Any] = {}
+    grammar = None
     if mode == "schema":
-        extra["response_format"] = {"type": "json_object", "schema": constraint}
+        grammar = LlamaGrammar.from_json_schema(json.dumps(constraint), verbose=False)
     elif mode == "grounded":
-        extra["grammar"] = LlamaGrammar.from_string(constraint, verbose=False)
-    stream = backend._llama.create_chat_completion(
-        messages=[{"role": m.role, "content": m.content} for m in messages],
-        max_tokens=max_tokens, temperature=0.0, stream=True, **extra)
+        grammar = LlamaGrammar.from_string(constraint, verbose=False)
+    stream = backend._llama.create_completion(
+        prompt=backend._prompt_tokens(messages), max_tokens=max_tokens, temperature=0.0, stream=True,
+        grammar=grammar)
     count, first, last = 0, 0.0, 0.0
     for chunk in stream:
-        if chunk["choices"][0]["delta"].get("content"):
+        if chunk["choices"][0]["text"]:
             last = time.perf_counter()
             count += 1
             if count == 1:
@@ -119,7 +124,9 @@ def bench_model(path: Path | None, sentences: list[str], relations: list[str], m
         decisions = {"first_choice": 0, "top_k": 0, "full_vocabulary": 0}
         runs = [(path_name, mode) for path_name in ("stock", "kgstudio") for mode in MODES]
         schema = answer_schema(relations)
-        backend.chat(prompt(relations, sentences[0]), max_tokens=4)  # warm up
+        # Warm up, and build what the backend builds once per model (the first-character index).
+        backend.chat(prompt(relations, sentences[0]), max_tokens=4)
+        backend._vocabulary.by_first_char()
         for index, sentence in enumerate(sentences):
             messages = prompt(relations, sentence)
             grammar = extraction_grammar(sentence, predicates=relations)
