@@ -56,6 +56,7 @@ PROJECT_FILTER = "kgstudio projects (*.kgs);;All files (*)"
 NO_PROJECT_MESSAGE = "No project open. Use File ▸ New Project… or File ▸ Open Project…"
 EMPTY_PROJECT_MESSAGE = "{summary}\nDrop PDFs, e-mails or spreadsheets here, or use File ▸ Import…"
 AUTO_SPRING_LIMIT = 3_000  # graphs up to this size get a force-directed layout as soon as they open
+BACKGROUND_LOAD_LIMIT = 20_000  # bigger graphs are read on a worker thread
 
 
 class MainWindow(QMainWindow):
@@ -558,15 +559,29 @@ class MainWindow(QMainWindow):
         self.audit.refresh(self._history)
         self.edits.refresh()
         if project is None:
-            self.graph = None
+            self._show_graph(None, None)
+        else:
+            counts = project.counts()
+            previous = self.graph
+            if counts["entities"]["total"] <= BACKGROUND_LOAD_LIMIT:
+                self._show_graph(project, _load_graph(project, previous))
+            else:  # a big graph is read on a worker; the window stays usable meanwhile
+                self.canvas.set_graph(None, f"{count_summary(counts)}\nReading the graph…")
+                self.start_task("Reading the graph", lambda _progress, _cancel: _load_graph(project, previous),
+                                lambda graph: self._show_graph(project, graph))  # type: ignore[arg-type]
+        self._show_project_state()
+
+    def _show_graph(self, project: Project | None, graph: GraphData | None) -> None:
+        if project is not self._project:
+            return  # the project was closed (or another opened) while its graph was read
+        self.graph = graph
+        if project is None or graph is None:
             self.canvas.set_graph(None, NO_PROJECT_MESSAGE)
         else:
-            self.graph = _load_graph(project, self.graph)
-            self.canvas.set_graph(self.graph, EMPTY_PROJECT_MESSAGE.format(summary=count_summary(project.counts())))
-            if 1 < self.graph.node_count <= AUTO_SPRING_LIMIT:
+            self.canvas.set_graph(graph, EMPTY_PROJECT_MESSAGE.format(summary=count_summary(project.counts())))
+            if 1 < graph.node_count <= AUTO_SPRING_LIMIT:
                 self.lay_out("spring")
-        self.filters.set_graph(self.graph)
-        self._show_project_state()
+        self.filters.set_graph(graph)
 
     def _show_project_state(self) -> None:
         project = self._project

@@ -197,3 +197,21 @@ def test_shift_drag_selects_every_node_in_the_box(shown: MainWindow, qtbot) -> N
     assert sorted(canvas.layer.selected_nodes) == [0, 1]
     assert canvas.layer.band is None
     assert shown.editor.merge_action.isEnabled()
+
+
+def test_a_big_project_is_read_in_the_background(window: MainWindow, tmp_path: Path, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from kgstudio.gui import main_window as main_window_module
+    from kgstudio.store import Project
+
+    monkeypatch.setattr(main_window_module, "BACKGROUND_LOAD_LIMIT", 2)  # "big" = more than 2 entities
+    path = tmp_path / "big.kgs"
+    with Project.create(path) as project:
+        from kgstudio.edit import EditHistory
+
+        history = EditHistory(project)
+        for name in ("Ada", "Charles", "Mary"):
+            history.execute(AddEntity(name))
+    window.open_project(path)
+    assert window.tasks and "Reading the graph" in window.canvas.message
+    wait_for_tasks(window, qtbot)
+    assert window.graph is not None and window.graph.node_count == 3 and window.canvas.message == ""
