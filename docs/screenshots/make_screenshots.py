@@ -53,7 +53,7 @@ def main() -> int:
     panel = window.run_panel
     panel.limit.setValue(int(os.environ.get("KGSTUDIO_SHOT_CHUNKS", "4")))
     panel.estimate()
-    window.docks["run"].raise_()
+    window.show_panel("run")
     panel.run()
     settle(1500)
     shoot(window, "run.png")
@@ -62,7 +62,7 @@ def main() -> int:
     settle()
     window.lay_out("spring")
     settle()
-    window.docks["review"].raise_()
+    window.show_panel("review")
     review = window.review
     graph = window.graph
     # A candidate read from a CV (its source is a PDF page), selected on the canvas.

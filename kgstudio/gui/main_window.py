@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.editor = GraphEditor(self, self.execute, self._selection, self._entity_names)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
+        self._docks_sized = False
         self._status = QLabel()
         self._status.setContentsMargins(4, 0, 4, 0)
         self.statusBar().addWidget(self._status, 1)
@@ -306,9 +308,7 @@ class MainWindow(QMainWindow):
         if self._project is None:
             return
         self.source.show_evidence(self._project, evidence)  # type: ignore[arg-type]
-        dock = self.docks["source"]
-        dock.show()
-        dock.raise_()
+        self.show_panel("source")
 
     def find(self, text: str | None = None) -> list[int]:
         """Search the graph by name and centre on the match (again: the next match)."""
@@ -454,27 +454,42 @@ class MainWindow(QMainWindow):
         return centre
 
     def _build_docks(self) -> None:
+        # Panels that share a place are tabs of one dock: tabified dock widgets leave a stray
+        # tab bar behind in Qt 6.11 when several are tabified before the window is shown.
+        self.tabs: dict[str, tuple[QTabWidget, QWidget]] = {}
         areas = Qt.DockWidgetArea
-        for key, title, widget, area in (
-            ("documents", "Documents", self.documents, areas.LeftDockWidgetArea),
-            ("filters", "Filters", self.filters, areas.LeftDockWidgetArea),
-            ("inspector", "Inspector", self.inspector, areas.RightDockWidgetArea),
-            ("source", "Source", self.source, areas.RightDockWidgetArea),
-            ("review", "Review", self.review, areas.BottomDockWidgetArea),
-            ("run", "Run", self.run_panel, areas.BottomDockWidgetArea),
-            ("log", "Audit Log", self.audit, areas.BottomDockWidgetArea),
+        for key, title, panels, area in (
+            ("documents", "Documents", (("documents", "Documents", self.documents),
+                                        ("filters", "Filters", self.filters)), areas.LeftDockWidgetArea),
+            ("work", "Review and Run", (("review", "Review", self.review), ("run", "Run", self.run_panel),
+                                        ("log", "Audit Log", self.audit)), areas.BottomDockWidgetArea),
+            ("inspector", "Inspector", (("inspector", "Inspector", self.inspector),), areas.RightDockWidgetArea),
+            ("source", "Source", (("source", "Source", self.source),), areas.RightDockWidgetArea),
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{key}Dock")
-            dock.setWidget(widget)
+            if len(panels) == 1:
+                dock.setWidget(panels[0][2])
+            else:
+                tab_widget = QTabWidget()
+                tab_widget.setDocumentMode(True)
+                for name, label, panel in panels:
+                    tab_widget.addTab(panel, label)
+                    self.tabs[name] = (tab_widget, panel)
+                dock.setWidget(tab_widget)
             self.addDockWidget(area, dock)
             self.docks[key] = dock
-        self.tabifyDockWidget(self.docks["documents"], self.docks["filters"])
-        self.tabifyDockWidget(self.docks["review"], self.docks["run"])
-        self.tabifyDockWidget(self.docks["review"], self.docks["log"])
-        self.docks["documents"].raise_()
-        self.docks["review"].raise_()
-        self._docks_sized = False
+
+    def show_panel(self, name: str) -> None:
+        """Bring a panel to the front ("documents", "filters", "review", "run", "log", "inspector", "source")."""
+        if name in self.tabs:
+            tab_widget, panel = self.tabs[name]
+            tab_widget.setCurrentWidget(panel)
+            dock = next(d for d in self.docks.values() if d.widget() is tab_widget)
+        else:
+            dock = self.docks[name]
+        dock.show()
+        dock.raise_()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
@@ -483,7 +498,7 @@ class MainWindow(QMainWindow):
             width, height = self.width(), self.height()
             self.resizeDocks([self.docks["documents"], self.docks["inspector"]],
                              [int(width * 0.2), int(width * 0.27)], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.docks["review"], self.docks["inspector"], self.docks["source"]],
+            self.resizeDocks([self.docks["work"], self.docks["inspector"], self.docks["source"]],
                              [int(height * 0.24), int(height * 0.33), int(height * 0.4)], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
@@ -526,7 +541,7 @@ class MainWindow(QMainWindow):
             view_menu.addAction(dock.toggleViewAction())
 
         run_menu = self.menuBar().addMenu("&Run")
-        self._add(run_menu, "&Extraction…", lambda: (self.docks["run"].show(), self.docks["run"].raise_()))
+        self._add(run_menu, "&Extraction…", lambda: self.show_panel("run"))
 
         help_menu = self.menuBar().addMenu("&Help")
         about = self._add(help_menu, f"&About {APP_TITLE}", self.show_about)

@@ -250,8 +250,7 @@ def test_menus(window: MainWindow) -> None:
                  "Export View as Image…", "Close Project", "Quit"],
         "Edit": ["Undo", "Redo", "Add Entity…", "Rename Entity…", "Set Class…", "Delete",
                  "Merge Selected Entities", "Add Triple…", "Re-point Triple…", "Find…"],
-        "View": ["Zoom to Fit", "Layout", "Documents", "Filters", "Inspector", "Source", "Review", "Run",
-                 "Audit Log"],
+        "View": ["Zoom to Fit", "Layout", "Documents", "Review and Run", "Inspector", "Source"],
         "Run": ["Extraction…"],
         "Help": ["About kgstudio"],
     }
