@@ -86,16 +86,24 @@ def test_the_instructions_are_evaluated_once_per_run(backend) -> None:
 
 
 def test_cancel_stops_a_constrained_generation(backend) -> None:
+    story = [ChatMessage("user", "Write a long story.")]
+    backend.chat(story, max_tokens=1)  # the prompt is in the cache: what is timed is generation
     token = CancelToken()
     timer = threading.Timer(0.3, token.cancel)
     grammar = 'root ::= "a" [a-z ]{0,3000}'
     started = time.monotonic()
     timer.start()
-    completion = backend.chat([ChatMessage("user", "Write a long story.")], max_tokens=900, temperature=0.8,
-                              grammar=grammar, cancel=token)
+    completion = backend.chat(story, max_tokens=900, temperature=0.8, grammar=grammar, cancel=token)
     timer.cancel()
     assert completion.finish_reason == "cancelled"
     assert time.monotonic() - started < 0.3 + 1.0
+
+
+def test_cancel_stops_a_long_prompt_between_pieces(backend) -> None:
+    token = CancelToken()
+    token.cancel()
+    completion = backend.chat([ChatMessage("user", "word " * 600)], max_tokens=10, cancel=token)
+    assert completion.finish_reason == "cancelled" and completion.completion_tokens == 0
 
 
 def test_a_broken_grammar_is_one_clear_error(backend) -> None:
