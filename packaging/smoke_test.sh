@@ -8,6 +8,7 @@
 #      model, Turtle export; the Turtle must parse (checked with rdflib from PYTHON)
 #   5. plugins from a plugin folder: the example GEXF exporter (pip install --target) is listed
 #      and exports; a deliberately broken plugin is reported and kgstudio still runs
+#   6. the window opens on a virtual X server (Xvfb) and closes on Ctrl+C (skipped without xvfb)
 #
 #     bash packaging/smoke_test.sh [PDF]        # SKIP_BUILD=1 tests the bundle already in dist/
 #
@@ -98,5 +99,30 @@ PLUGIN_PATH="$PLUGIN_PATH" kgstudio export out.kgs --format gexf --status all -o
     || fail "export through the GEXF plugin failed"
 grep -q '<gexf xmlns="http://gexf.net/1.3"' out.gexf || fail "out.gexf is not GEXF"
 check "plugin folder: the GEXF exporter loads and exports; a broken plugin is reported, kgstudio runs"
+
+# The window, on a real X server (Qt's xcb plugin and the system libraries it needs), with the
+# broken plugin still in the path. Ctrl+C (SIGINT) closes it.
+if command -v xvfb-run >/dev/null && command -v xwininfo >/dev/null; then
+    cat > window.sh <<'EOF'
+app=$1 home=$2 plugins=$3
+env -i HOME="$home" PATH=/usr/bin:/bin LANG=C.UTF-8 DISPLAY="$DISPLAY" XAUTHORITY="${XAUTHORITY:-}" \
+    KGSTUDIO_PLUGIN_PATH="$plugins" "$app/kgstudio" > window.log 2>&1 &
+pid=$!
+for _ in $(seq 90); do
+    xwininfo -root -tree | grep '"kgstudio": ("kgstudio"' > window.txt && break
+    sleep 1
+done
+kill -INT "$pid"
+wait "$pid"
+EOF
+    status=0
+    timeout 180 xvfb-run -a -s "-screen 0 1280x800x24" bash window.sh "$app" "$scratch/home" "$PLUGIN_PATH" \
+        || status=$?
+    [ -s window.txt ] || { cat window.log >&2; fail "no kgstudio window appeared on the X server"; }
+    [ "$status" = 0 ] || { cat window.log >&2; fail "the window did not close cleanly on Ctrl+C ($status)"; }
+    check "window: opened on Xvfb ($(grep -o '[0-9]*x[0-9]*+' window.txt | head -1 | tr -d +)) and closed on Ctrl+C"
+else
+    echo "skipped: window check (needs xvfb-run and xwininfo: apt-get install xvfb x11-utils)"
+fi
 
 echo "passed: bundle $(du -sh "$app" | cut -f1) ($app), build ${build_seconds}, headless build ${build_run} s"
