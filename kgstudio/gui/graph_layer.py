@@ -216,16 +216,23 @@ class GraphLayer(pg.GraphicsObject):
     def paint(self, p: QPainter, _option: object = None, widget: object = None) -> None:
         if self.data is None or not len(self.data.node_ids):
             return
-        t = p.deviceTransform()
-        transform = (t.m11(), t.m22(), t.m31(), t.m32())
         p.save()
-        p.resetTransform()
-        if widget is None:
+        views = self.scene().views() if self.scene() is not None else []
+        if widget is None or not views:
             # Exporting (PNG, SVG, printing): draw straight onto the device, no cache.
+            t = p.deviceTransform()
+            transform = (t.m11(), t.m22(), t.m31(), t.m32())
+            p.resetTransform()
             device = p.device()
             self._view_rect = QRectF(0, 0, device.width(), device.height())
             self.render(p, transform, self._view_rect)
         else:
+            # Work in the viewport's own pixels, whatever device the painter is on (the window's
+            # backing store, or a pixmap when the window is grabbed): the cache is in those pixels.
+            to_viewport = self.sceneTransform() * views[0].viewportTransform()
+            t = to_viewport
+            transform = (t.m11(), t.m22(), t.m31(), t.m32())
+            p.setWorldTransform(to_viewport.inverted()[0] * p.worldTransform())
             self._view_rect = QRectF(0, 0, widget.width(), widget.height())  # type: ignore[attr-defined]
             self._paint_cached(p, transform, widget.width(), widget.height(),  # type: ignore[attr-defined]
                                widget.devicePixelRatioF())  # type: ignore[attr-defined]

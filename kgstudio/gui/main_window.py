@@ -425,9 +425,10 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit()
         self.search.setObjectName("search")
         self.search.setPlaceholderText("Find an entity (Ctrl+F)")
+        self.search.setMinimumWidth(170)
         self.search.returnPressed.connect(lambda: self.find())
         self.search_note = QLabel("")
-        self.search_note.setFixedWidth(150)  # a changing hint would resize the window
+        self.search_note.setFixedWidth(110)  # a changing hint would resize the window
         self.layout_choice = QComboBox()
         for key, (label, _function) in LAYOUTS.items():
             self.layout_choice.addItem(label, key)

@@ -215,3 +215,12 @@ def test_a_big_project_is_read_in_the_background(window: MainWindow, tmp_path: P
     assert window.tasks and "Reading the graph" in window.canvas.message
     wait_for_tasks(window, qtbot)
     assert window.graph is not None and window.graph.node_count == 3 and window.canvas.message == ""
+
+
+def test_the_graph_shows_in_a_grab_of_the_whole_window(shown: MainWindow) -> None:
+    # The canvas is painted at an offset inside the window's image: the picture must follow it.
+    image = shown.grab().toImage()
+    canvas = shown.canvas
+    for node in (0, 1):
+        at = canvas.viewport().mapTo(shown, device_point(canvas, node).toPoint())
+        assert image.pixelColor(at) != canvas.layer.background
