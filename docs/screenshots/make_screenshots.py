@@ -60,6 +60,7 @@ def main() -> int:
     while panel.running:
         app.processEvents()
     settle()
+    print(f"extraction: {panel.status.text()}")
     window.lay_out("spring")
     settle()
     window.show_panel("review")
@@ -71,13 +72,15 @@ def main() -> int:
         if review._evidence and review._evidence[0].document_path.endswith(".pdf"):
             break
     triple = review.current_triple_id()
+    if triple is None and graph is not None and graph.edge_count:  # no candidates: an e-mail header fact
+        triple = int(graph.edge_ids[graph.edge_alive.nonzero()[0][0]])
     if triple is not None and graph is not None and graph.edge_index(triple) is not None:
         window.canvas.select_edge(graph.edge_index(triple))
-        settle()
-        shoot(window, "workbench.png")
-        window.inspector.show_source()
-        settle()
-        shoot(window, "source.png")
+    settle()
+    shoot(window, "workbench.png")
+    window.inspector.show_source()
+    settle()
+    shoot(window, "source.png")
     window.close()
     QApplication.processEvents()
     return 0

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from kgstudio.domain import ChangeSet
 from kgstudio.gui.graph_data import GraphData
-from kgstudio.gui.graph_layer import GraphLayer
+from kgstudio.gui.graph_layer import LABEL_NODES, GraphLayer
 
 
 @dataclass
@@ -341,7 +341,14 @@ class GraphCanvas(pg.PlotWidget):
         if graph is None or graph.node_count == 0:
             return
         self._auto_fit = True
-        self.view.setRange(self.layer.boundingRect(), padding=0.02)
+        self.view.setRange(self._fit_rect(), padding=0.02)
+
+    def _fit_rect(self) -> QRectF:
+        """The graph's bounds, widened on the right for the names when they will be written."""
+        rect = QRectF(self.layer.boundingRect())
+        if self.graph is not None and self.graph.node_count <= LABEL_NODES:
+            rect.setRight(rect.right() + rect.width() * 0.25)
+        return rect
 
     def _stop_auto_fit(self, *_args: object) -> None:
         self._auto_fit = False
@@ -349,7 +356,7 @@ class GraphCanvas(pg.PlotWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         if getattr(self, "_auto_fit", False) and self.graph is not None and self.graph.node_count:
-            self.view.setRange(self.layer.boundingRect(), padding=0.02)
+            self.view.setRange(self._fit_rect(), padding=0.02)
 
     def center_on(self, node: int, zoom_in: bool = True) -> None:
         """Put ``node`` in the middle of the view, close enough to read its name."""
