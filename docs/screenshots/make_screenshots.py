@@ -2,6 +2,8 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python docs/screenshots/make_screenshots.py
 
+(KGSTUDIO_SHOT_CHUNKS=N sets how many chunks are extracted, KGSTUDIO_SHOT_GGUF=FILE uses that model.)
+
 It creates a project in a temporary folder, imports the shared CV PDFs and
 an mbox, runs extraction with the embedded model on the first chunks (as
 Run ▸ Extraction does), lays the graph out, selects a fact, jumps to its
@@ -52,6 +54,9 @@ def main() -> int:
     settle()
     panel = window.run_panel
     panel.limit.setValue(int(os.environ.get("KGSTUDIO_SHOT_CHUNKS", "4")))
+    if os.environ.get("KGSTUDIO_SHOT_GGUF"):  # e.g. Gemma 3 270M, which finds more than the embedded model
+        panel.gguf_path.setText(os.environ["KGSTUDIO_SHOT_GGUF"])
+        panel.gguf.setChecked(True)
     panel.estimate()
     window.show_panel("run")
     panel.run()

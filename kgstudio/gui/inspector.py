@@ -22,6 +22,9 @@ from kgstudio.gui.queries import Evidence, evidence
 from kgstudio.store import Project
 
 
+TITLE_CHARS = 70
+
+
 def _confidence(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -115,7 +118,7 @@ class Inspector(QWidget):
             others = {t.object_id for t in triples if t.object_id} | {t.subject_id for t in triples}
             self._names = {i: e.name for i in others if (e := repos.graph.entity(i)) is not None}
         self.entity, self.triple = entity, None
-        self.title.setText(entity.name)
+        self._set_title(entity.name)
         self.fields["Class"].setText(entity.class_name or "—")
         self.fields["IRI"].setText(entity.iri)
         self.fields["Status"].setText(str(entity.status))
@@ -143,7 +146,7 @@ class Inspector(QWidget):
             obj = repos.graph.entity(triple.object_id) if triple.object_id else None
         self.entity, self.triple = None, triple
         object_text = obj.name if obj else repr(triple.object_literal)
-        self.title.setText(f"{subject.name if subject else '?'} — {triple.predicate} → {object_text}")
+        self._set_title(f"{subject.name if subject else '?'} — {triple.predicate} → {object_text}")
         self.fields["Class"].setText("")
         self.fields["IRI"].setText("")
         self.fields["Aliases"].setText("")
@@ -180,6 +183,11 @@ class Inspector(QWidget):
             self.source_requested.emit(chosen)
 
     # --- internals --------------------------------------------------------------------
+
+    def _set_title(self, text: str) -> None:
+        # At most about two lines, so the fields below keep their room; the whole text is the tooltip.
+        self.title.setText(text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…")
+        self.title.setToolTip(text)
 
     def _add_statement(self, triple: Triple, about: int) -> None:
         if triple.subject_id == about:

@@ -89,7 +89,8 @@ def describe_locator(locator: Locator) -> str:
         row = f", row {locator.row}" if locator.row else ""  # type: ignore[union-attr]
         return f"sheet {locator.sheet!r} {locator.cell_range}{row}"  # type: ignore[union-attr]
     if kind == "email":
-        part = "" if locator.part_path == "body" else f"attachment {locator.part_path}, "  # type: ignore[union-attr]
+        part = "" if locator.part_path == "body" else (  # type: ignore[union-attr]
+            "headers, " if locator.part_path == "headers" else f"attachment {locator.part_path}, ")  # type: ignore[union-attr]
         if locator.inner is not None:  # type: ignore[union-attr]
             return part + describe_locator(locator.inner)  # type: ignore[union-attr]
         return part + _lines(locator.line_start, locator.line_end)  # type: ignore[union-attr]
