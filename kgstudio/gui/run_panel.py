@@ -33,10 +33,11 @@ from kgstudio.store import Project
 
 try:  # extraction is built alongside the window; without it the panel says so instead of failing
     from kgstudio.pipeline.extract import ExtractionSettings, estimate_extraction, run_extraction
+    from kgstudio.pipeline.seeds import run_seeds
 
     EXTRACTION_ERROR: str | None = None
 except ImportError as exc:  # pragma: no cover - only while the pipeline is incomplete
-    ExtractionSettings = estimate_extraction = run_extraction = None  # type: ignore[assignment,misc]
+    ExtractionSettings = estimate_extraction = run_extraction = run_seeds = None  # type: ignore[assignment,misc]
     EXTRACTION_ERROR = f"extraction not available ({exc})"
 
 _RATE = re.compile(r"([\d.]+) tokens/s")
@@ -212,6 +213,11 @@ class RunPanel(QWidget):
         project, settings, factory = self._project, self.settings(), self.backend_factory
 
         def work(progress, cancel):  # type: ignore[no-untyped-def]
+            with project.repositories() as repos:
+                has_seeds = repos.seeds.count() > 0
+            if not has_seeds:  # as `kgstudio build` does: seed concepts steer a small model
+                progress(0, None, "finding seed concepts")
+                run_seeds(project, cancel=cancel)
             backend = factory() if factory is not None else None
             model = getattr(backend, "identity", None) if backend is not None else None
             return run_extraction(project, settings, progress=progress, cancel=cancel, backend=backend, model=model)
