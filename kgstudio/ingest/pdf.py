@@ -40,6 +40,11 @@ from kgstudio.ingest.reader import (
     safe_attachment_name,
 )
 
+# kgstudio leaves PyMuPDF's layout model out on purpose (see pdf_tables.find_tables); without
+# this, find_tables prints a suggestion to install it on stdout, into `--json` output.
+if hasattr(pymupdf, "no_recommend_layout"):
+    pymupdf.no_recommend_layout()
+
 # Ligatures expanded ("ﬁ" -> "fi"), glyphs without a Unicode mapping as U+FFFD
 # (dropped, and counted as a defect) rather than as raw glyph ids, and the
 # page's vector graphics collected in the same pass for the table check.
