@@ -64,7 +64,11 @@ def test_a_killed_extraction_resumes_without_asking_the_model_twice(tmp_path: Pa
         import_paths(project, [shared_data / "pdf" / "text" / "seasonal.pdf"])
     limit = "5"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    child = subprocess.Popen([*KGSTUDIO, "extract", str(path), "--limit", limit, "--json"], cwd=tmp_path, env=env,
+    # One answer per chunk (no contract retry), so stored answers count chunks; retries are cached
+    # like answers (tests/unit/pipeline/test_contracts.py).
+    one_answer = ("--contract-retries", "0")
+    child = subprocess.Popen([*KGSTUDIO, "extract", str(path), "--limit", limit, "--json", *one_answer], cwd=tmp_path,
+                             env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     answered = 0
     deadline = time.monotonic() + 600
@@ -76,7 +80,7 @@ def test_a_killed_extraction_resumes_without_asking_the_model_twice(tmp_path: Pa
     child.wait()
     before = _answers(path)
     assert 2 <= before < int(limit)
-    result = cli("extract", str(path), "--limit", limit, "--json", cwd=tmp_path)
+    result = cli("extract", str(path), "--limit", limit, "--json", *one_answer, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     retries = _answers(path, column="SUM(attempts) - COUNT(*)")
@@ -128,7 +132,9 @@ def _assert_extracted_from_the_cv(project: Project) -> None:
 
 
 def test_embedded_model_extracts_grounded_candidates(cv_project: Project) -> None:
-    report = run_extraction(cv_project, ExtractionSettings(n_threads=1))
+    # Grounded decoding alone: with contracts, the 135M model's guessed classes often break domain/range
+    # and a one-chunk CV can end with no triple at all (contracts with this model: test_contracts_model.py).
+    report = run_extraction(cv_project, ExtractionSettings(n_threads=1, contracts=False))
     assert report.failed == 0 and report.candidates > 0
     _assert_extracted_from_the_cv(cv_project)
 
@@ -155,9 +161,10 @@ def test_instructions_inside_a_document_do_not_change_the_answer_format(tmp_path
     with Project.create(tmp_path / "note.kgs") as project:
         import_paths(project, [note])
         report = run_extraction(project, ExtractionSettings(n_threads=1))
-        assert report.model_calls == 1 and report.failed == 0  # parsed at the first try
+        assert report.model_calls == 1 + report.contract_retries and report.failed == 0
         with project.read() as session:
-            (answer,) = session.execute(sqlite_text("SELECT raw FROM llm_call")).scalars()
-    parsed = json.loads(answer)  # still the asked JSON object, nothing else
-    assert set(parsed) == {"triples"}
-    assert all({"subject", "predicate", "object"} <= set(triple) for triple in parsed["triples"])
+            answers = session.execute(sqlite_text("SELECT raw, attempts FROM llm_call")).all()
+    for answer, attempts in answers:  # the answer and any contract retry: parsed at the first try
+        parsed = json.loads(answer)  # still the asked JSON object, nothing else
+        assert attempts == 1 and set(parsed) == {"triples"}
+        assert all({"subject", "predicate", "object"} <= set(triple) for triple in parsed["triples"])
