@@ -50,7 +50,8 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="kgstudio-shots-"))
     window.new_project(folder / "career-notes.kgs")
     window.import_files(ImportRequest((DATA / "pdf" / "cv", DATA / "email" / "mbox" / "complex.mbox"),
-                                      ImportOptions(include=("*.pdf", "*.mbox"))))
+                                      ImportOptions(include=tuple(os.environ.get(
+                                          "KGSTUDIO_SHOT_INCLUDE", "*.pdf,*.txt,*.mbox").split(",")))))
     settle()
     panel = window.run_panel
     panel.limit.setValue(int(os.environ.get("KGSTUDIO_SHOT_CHUNKS", "4")))

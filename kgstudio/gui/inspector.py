@@ -56,9 +56,9 @@ class Inspector(QWidget):
         form = QFormLayout()
         for name in ("Class", "IRI", "Status", "Aliases", "Origin", "Confidence", "Reason"):
             label = QLabel()
-            label.setWordWrap(True)
-            # Long IRIs and names must not widen the panel (and with it the window).
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            # One line each (the tooltip has all of it): long IRIs and names must neither widen
+            # the panel (and with it the window) nor squeeze the rows below.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.fields[name] = label
             form.addRow(f"{name}:", label)

@@ -70,7 +70,7 @@ class Evidence:
     @property
     def quote(self) -> str:
         """The quoted words (the span), or the start of the passage."""
-        if self.span is not None:
+        if self.span is not None and self.passage[self.span[0]:self.span[1]].strip():
             return self.passage[self.span[0]:self.span[1]]
         return self.passage[:200]
 

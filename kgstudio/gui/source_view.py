@@ -141,12 +141,8 @@ class SourceView(QWidget):
             except (OSError, ValueError, RuntimeError) as exc:
                 self._show_text(f"{where}: cannot show the page ({exc}).", evidence)
                 return
-            self.page_label.setPixmap(QPixmap.fromImage(self.page.image))
-            self.page_label.resize(self.page.image.size())
             self.stack.setCurrentWidget(self.page_scroll)
-            if self.page.passage is not None:
-                centre = self.page.passage.center()
-                self.page_scroll.ensureVisible(int(centre.x()), int(centre.y()), 100, 200)
+            self._show_page()
             self.caption.setText(f"{where}{changed}: “{_short(evidence.quote)}”")
         elif isinstance(locator, EmailLocator):
             self._show_email(segments, locator, evidence, where)
@@ -157,6 +153,27 @@ class SourceView(QWidget):
         else:
             note = "" if path.is_file() else " (the file is no longer where it was imported from)"
             self._show_text(f"{where}{note}", evidence)
+
+    def _show_page(self) -> None:
+        """The rendered page scaled to the panel's width, scrolled to the passage."""
+        page = self.page
+        if page is None:
+            return
+        width = max(200, self.page_scroll.viewport().width() - 2)
+        scale = min(1.0, width / page.image.width())
+        pixmap = QPixmap.fromImage(page.image)
+        if scale < 1.0:
+            pixmap = pixmap.scaledToWidth(int(page.image.width() * scale), Qt.TransformationMode.SmoothTransformation)
+        self.page_label.setPixmap(pixmap)
+        self.page_label.resize(pixmap.size())
+        if page.passage is not None:
+            centre = page.passage.center() * scale
+            self.page_scroll.ensureVisible(int(centre.x()), int(centre.y()), 50, int(page.passage.height() * scale) + 60)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.page is not None and self.stack.currentWidget() is self.page_scroll:
+            self._show_page()
 
     # --- kinds ---------------------------------------------------------------------
 
