@@ -53,7 +53,7 @@ class Inspector(QWidget):
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.fields: dict[str, QLabel] = {}
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         for name in ("Class", "IRI", "Status", "Aliases", "Origin", "Confidence", "Reason"):
             label = QLabel()
             # One line each (the tooltip has all of it): long IRIs and names must neither widen
@@ -87,6 +87,8 @@ class Inspector(QWidget):
         layout.addWidget(self.evidence_list, 1)
         self._evidence: list[Evidence] = []
         self._names: dict[int, str] = {}
+        # A fixed minimum: rows shown and hidden must not change the window's size constraints.
+        self.setMinimumSize(240, 320)
         self.clear()
 
     # --- what is shown ------------------------------------------------------------
@@ -98,6 +100,7 @@ class Inspector(QWidget):
     def clear(self) -> None:
         self.entity, self.triple = None, None
         self.title.setText("Nothing selected")
+        self._show_rows()
         for label in self.fields.values():
             label.setText("")
         self.statements.clear()
@@ -119,6 +122,7 @@ class Inspector(QWidget):
             self._names = {i: e.name for i in others if (e := repos.graph.entity(i)) is not None}
         self.entity, self.triple = entity, None
         self._set_title(entity.name)
+        self._show_rows("Class", "IRI", "Status", "Aliases")
         self.fields["Class"].setText(entity.class_name or "—")
         self.fields["IRI"].setText(entity.iri)
         self.fields["Status"].setText(str(entity.status))
@@ -147,9 +151,7 @@ class Inspector(QWidget):
         self.entity, self.triple = None, triple
         object_text = obj.name if obj else repr(triple.object_literal)
         self._set_title(f"{subject.name if subject else '?'} — {triple.predicate} → {object_text}")
-        self.fields["Class"].setText("")
-        self.fields["IRI"].setText("")
-        self.fields["Aliases"].setText("")
+        self._show_rows("Status", "Origin", "Confidence", "Reason")
         self._show_triple_fields(triple)
         self.statements.clear()
         self._names = {triple.subject_id: subject.name if subject else "?"}
@@ -184,6 +186,11 @@ class Inspector(QWidget):
 
     # --- internals --------------------------------------------------------------------
 
+    def _show_rows(self, *names: str) -> None:
+        """Only the fields that apply (an entity has no origin, a triple no IRI): the rest keep their room."""
+        for name, label in self.fields.items():
+            self.form.setRowVisible(label, name in names)
+
     def _set_title(self, text: str) -> None:
         # At most about two lines, so the fields below keep their room; the whole text is the tooltip.
         self.title.setText(text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…")
@@ -213,11 +220,6 @@ class Inspector(QWidget):
             self._set_evidence([])
             return
         triple_id = current.data(0, Qt.ItemDataRole.UserRole)
-        if self.entity is not None:
-            with self._project.repositories() as repos:
-                triple = repos.graph.triple(triple_id)
-            if triple is not None:
-                self._show_triple_fields(triple)
         self._set_evidence(evidence(self._project, triple_id))
         self.triple_chosen.emit(triple_id)
 
