@@ -35,6 +35,7 @@ from kgstudio.edit import (
     command_from_dict,
     command_names,
 )
+from kgstudio.edit.rdf_import import ImportRdfGraph
 from kgstudio.errors import EditConflictError, EditError
 from kgstudio.store import Project
 from kgstudio.store.schema import JOURNALED_TABLES
@@ -49,11 +50,11 @@ def graph_snapshot(project: Project) -> dict[str, list[tuple]]:
         }
 
 
-@pytest.fixture
-def graph(tmp_path: Path) -> dict:
-    """A small graph: IBM, I.B.M., Armonk, Ada; triples with provenance, a candidate, an alias."""
-    path = tmp_path / "g.kgs"
-    project = Project.create(path)
+def build_graph(project: Project) -> dict[str, int]:
+    """A small graph: IBM, I.B.M., Armonk, Ada; triples with provenance, a candidate, an alias.
+
+    Also used by tests/integration/test_postgres.py to run every command on PostgreSQL.
+    """
     with project.transaction() as repos:
         doc = repos.documents.add(Document("memo.pdf", "pdf", "0" * 64))
         repos.documents.add_segments([segment := Segment(doc.id, 0, "IBM is in Armonk.", PdfLocator(1))])
@@ -77,8 +78,16 @@ def graph(tmp_path: Path) -> dict:
                       confidence=0.7, chunk_id=chunk.id, span=(0, 16), run_id=run.id)
     t_founded = new_triple(ibm, "foundingDate", object_literal="1911-06-16", datatype="xsd:date")
     t_knows = new_triple(ada, "knows", object_id=ibm2, status="candidate")
-    ids = dict(ibm=ibm, ibm2=ibm2, armonk=armonk, ada=ada, t_hq=t_hq, t_founded=t_founded, t_knows=t_knows,
-               chunk=chunk.id, run=run.id, segment=segment.id, document=doc.id, call=call.id)
+    return dict(ibm=ibm, ibm2=ibm2, armonk=armonk, ada=ada, t_hq=t_hq, t_founded=t_founded, t_knows=t_knows,
+                chunk=chunk.id, run=run.id, segment=segment.id, document=doc.id, call=call.id)
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> dict:
+    path = tmp_path / "g.kgs"
+    project = Project.create(path)
+    ids = build_graph(project)
+    history = EditHistory(project)
     yield {"path": path, "project": project, "history": history, "ids": ids}
     project.close()
 
@@ -119,6 +128,11 @@ COMMANDS: dict[str, Callable[[dict], EditCommand]] = {
     "add_fused_triples": lambda i: AddFusedTriples([{"subject_id": i["ada"], "predicate": "worksFor",
                                                      "object_id": i["ibm"], "confidence": 0.5, "run_id": i["run"],
                                                      "evidence": [{"chunk_id": i["chunk"], "segment_id": None}]}]),
+    "import_rdf_graph": lambda i: ImportRdfGraph("babbage.ttl", entities=[
+        {"iri": "https://example.org/babbage", "name": "Charles Babbage", "class": "Person",
+         "aliases": [["C. Babbage", "rdf"]], "same_as": None}], triples=[
+        {"subject": "https://example.org/babbage", "predicate": "birthDate", "literal": "1791-12-26",
+         "datatype": "http://www.w3.org/2001/XMLSchema#date", "lang": None}]),
     "mark_distinct": lambda i: MarkDistinct(i["ibm"], i["ibm2"], reason="IBM and its research arm"),
 }
 
