@@ -34,7 +34,7 @@ def xml_text(value: str, report: ExportReport) -> str:
         report.warn("XML cannot hold NUL and other control characters; they were written as U+FFFD")
         value = _XML_ILLEGAL.sub("\ufffd", value)
     return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-            .replace("\r", "&#13;"))
+            .replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#9;"))  # kept in attributes too
 
 
 class GraphMlExporter:

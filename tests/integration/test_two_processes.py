@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from kgstudio.edit import EditHistory
@@ -20,13 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 EDITS = 150
 
 WRITER = """
-import sys
+import sys, time
+from pathlib import Path
 from kgstudio.edit import AddEntity, AddTriple, EditHistory
 from kgstudio.store import Project
 
 with Project.open(sys.argv[1]) as project:
     history = EditHistory(project)
     tag = sys.argv[2]
+    Path(sys.argv[3], tag).touch()  # ready; start when both are (the imports take longer than the edits)
+    while not Path(sys.argv[3], "go").exists():
+        time.sleep(0.01)
     previous = None
     for n in range({edits}):
         entity = history.execute(AddEntity(f"{{tag}} {{n}}", "Person", [])).changes.entity_ids.pop()
@@ -41,8 +46,14 @@ def test_two_writers_interleave_without_losing_anything(tmp_path: Path) -> None:
     Project.create(path).close()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     script = WRITER.format(edits=EDITS)
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(path), tag], env=env, stderr=subprocess.PIPE,
-                                text=True) for tag in ("gui", "cli")]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(path), tag, str(barrier)], env=env,
+                                stderr=subprocess.PIPE, text=True) for tag in ("gui", "cli")]
+    deadline = time.monotonic() + 120
+    while not all((barrier / tag).exists() for tag in ("gui", "cli")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (barrier / "go").touch()
     for writer in writers:
         _, errors = writer.communicate(timeout=600)
         assert writer.returncode == 0, errors

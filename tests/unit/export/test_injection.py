@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pyoxigraph
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from kgstudio.export import export_project
 from kgstudio.export.statements import KGS_TERM_NAME, SKOS_ALT, SKOS_PREF
@@ -104,6 +104,7 @@ def test_the_known_injection_strings_survive_every_format(tmp_path: Path) -> Non
 @settings(max_examples=int(os.environ.get("KGSTUDIO_HYPOTHESIS_EXAMPLES", "25")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts=st.lists(TEXT, min_size=1, max_size=4), predicate=TEXT.filter(lambda t: t.strip()),
        class_name=TEXT.filter(lambda t: t.strip()))
+@example(texts=[""], predicate="0\n0\t0", class_name="0")  # found by hypothesis: a newline in a GraphML attribute
 def test_any_text_survives_every_format(texts: list[str], predicate: str, class_name: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
