@@ -11,7 +11,7 @@ import json
 import signal
 from typing import Any
 
-from kgstudio.cli.extract_commands import settings_from
+from kgstudio.cli.extract_commands import _model_arguments, settings_from
 from kgstudio.cli.terminal_progress import TerminalProgress
 from kgstudio.errors import KgstudioError
 from kgstudio.pipeline.reflect import ReflectionReport, run_reflection
@@ -33,18 +33,9 @@ def register(commands: Any) -> None:
     command.add_argument("--select", metavar="QUERY",
                          help="only these triples: ids (12,15,40) or the neighbourhood of entities whose name "
                          "contains the text")
-    command.add_argument("--model", type=_path, metavar="GGUF", help="a GGUF model file (default: your default model)")
-    command.add_argument("--server", metavar="URL", help="an OpenAI-compatible server")
-    command.add_argument("--server-model", metavar="NAME")
-    command.add_argument("--concurrency", type=int, default=1, help=argparse.SUPPRESS)
+    _model_arguments(command)
     command.add_argument("--json", action="store_true", help="print machine-readable JSON")
     command.set_defaults(handler=run_reflect_command, limit=None)
-
-
-def _path(value: str) -> Any:
-    from pathlib import Path
-
-    return Path(value)
 
 
 def run_reflect_command(args: argparse.Namespace) -> int:

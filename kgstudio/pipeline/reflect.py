@@ -211,7 +211,7 @@ def run_reflection(project: Project, settings: ExtractionSettings = ExtractionSe
         if own_backend and backend is not None:
             backend.close()
         ids = [t.id for t in triples]
-        after = [t for t in load_triples(project, ids)] if ids else []
+        after = load_triples(project, ids) if ids else []
         report.compliance_after = compliance(after, ontology) if after else 1.0
         report.seconds = time.perf_counter() - started
         if report.cancelled and status == RunStatus.DONE:
