@@ -256,6 +256,7 @@ class GraphCanvas(pg.PlotWidget):
         """Select these nodes (by index in the graph); the inspector follows."""
         self.layer.selected_nodes = list(dict.fromkeys(int(i) for i in indices))
         self.layer.selected_edge = None
+        self.layer.highlighted_edges = []
         self.layer.update()
         self._emit_selection()
 
@@ -266,8 +267,23 @@ class GraphCanvas(pg.PlotWidget):
         indices = [self.graph.node_index(i) for i in entity_ids]
         self.select_nodes([i for i in indices if i is not None])
 
+    def select_triples(self, triple_ids: list[int]) -> list[int]:
+        """Highlight a subgraph: these triples (by id) and their end nodes, selected; returns the edges shown.
+
+        Triples not in the graph (rejected, or filtered out of the data) are skipped.
+        """
+        graph = self.graph
+        if graph is None:
+            return []
+        edges = [e for e in (graph.edge_index(int(t)) for t in triple_ids) if e is not None and graph.edge_alive[e]]
+        self.select_nodes([int(n) for e in edges for n in (graph.src[e], graph.dst[e])])
+        self.layer.highlighted_edges = edges
+        self.layer.update()
+        return edges
+
     def select_edge(self, index: int) -> None:
         self.layer.selected_nodes = []
+        self.layer.highlighted_edges = []
         self.layer.selected_edge = int(index)
         self.layer.update()
         self._emit_selection()

@@ -108,6 +108,7 @@ class GraphLayer(pg.GraphicsObject):
         self.background = QColor(255, 255, 255)
         self.selected_nodes: list[int] = []
         self.selected_edge: int | None = None
+        self.highlighted_edges: list[int] = []  # a subgraph shown with the selection (a CQ's supporting triples)
         self.hover_node: int | None = None
         self.hover_edge: int | None = None
         self.floating: int | None = None  # a node being dragged: drawn in the overlay, left out of the image
@@ -137,6 +138,7 @@ class GraphLayer(pg.GraphicsObject):
     def set_data(self, data: GraphData | None) -> None:
         self.data = data
         self.selected_nodes, self.selected_edge = [], None
+        self.highlighted_edges = []
         self.hover_node = self.hover_edge = self.floating = None
         self._assign_colors()
         self.reset_filters()
@@ -577,7 +579,7 @@ class GraphLayer(pg.GraphicsObject):
         accent = QPen(ACCENT, 2.5)
         if self.selected_nodes:
             chosen = [i for i in self.selected_nodes[:2000] if data.node_alive[i]]
-            if len(chosen) <= 50:
+            if len(chosen) <= 50 and not self.highlighted_edges:
                 p.setPen(QPen(ACCENT.darker(130), 1.5))
                 for e in data.incident_edges(chosen)[:5000].tolist():
                     if self.edge_visible[e]:
@@ -588,6 +590,13 @@ class GraphLayer(pg.GraphicsObject):
                 p.drawEllipse(at(i), NODE_RADIUS + 3, NODE_RADIUS + 3)
             if len(chosen) <= 20:
                 self._tag(p, [(at(i), data.names[i]) for i in chosen])
+        if self.highlighted_edges:
+            edges = [e for e in self.highlighted_edges[:5000] if data.edge_alive[e]]
+            p.setPen(accent)
+            for e in edges:
+                p.drawLine(at(int(data.src[e])), at(int(data.dst[e])))
+            if len(edges) <= 10:
+                self._tag(p, [((at(int(data.src[e])) + at(int(data.dst[e]))) / 2, data.predicate[e]) for e in edges])
         if self.selected_edge is not None and data.edge_alive[self.selected_edge]:
             e = self.selected_edge
             start, end = at(int(data.src[e])), at(int(data.dst[e]))
