@@ -14,7 +14,15 @@ from kgstudio.llm.backend import ChatMessage, Completion
 from kgstudio.ontology.owl import default_ontology
 from kgstudio.pipeline.extract import find_span, project_ontology
 from kgstudio.pipeline.importing import import_paths
-from kgstudio.pipeline.reflect import TripleView, check, load_triples, run_reflection
+from kgstudio.pipeline.reflect import (
+    TripleView,
+    apply_proposal,
+    check,
+    compliance,
+    load_triples,
+    propose_reflection,
+    run_reflection,
+)
 from kgstudio.progress import CancelToken
 from kgstudio.store import Project
 
@@ -78,7 +86,7 @@ def messy(tmp_path: Path, shared_data: Path) -> dict:
         "vague": triple(it, "locatedIn", sf, "San Francisco"),
         "loop": triple(john, "knows", john, "John Doe"),
     }
-    yield {"project": project, "ids": ids, "history": history}
+    yield {"project": project, "ids": ids, "history": history, "entity": entity, "triple": triple}
     project.close()
 
 
@@ -103,7 +111,7 @@ def test_reflection_fixes_drops_and_raises_compliance(messy: dict) -> None:
     project, ids = messy["project"], messy["ids"]
     backend = CriticBackend()
     report = run_reflection(project, backend=backend, steps=2)
-    assert report.triples == 4 and report.compliance_before == 0.5  # vague and loop break rules
+    assert report.triples == 4 and report.compliance_before == 0.25  # reversed (range), vague and loop break rules
     assert report.compliance_after == 1.0
     assert report.fixed == 1 and report.dropped == 2  # reversed fixed by the corrector; vague and loop dropped
     with project.repositories() as repos:
@@ -134,7 +142,63 @@ def test_multi_mode_asks_no_critic(messy: dict) -> None:
     backend = CriticBackend()
     report = run_reflection(messy["project"], backend=backend, mode="multi")
     assert backend.calls == ["corrector"] and report.steps == 1
-    assert report.dropped == 2 and report.fixed == 0  # only the rule findings: the reversed triple breaks no rule
+    # Only the rule findings go to the corrector; domain/range alone catches the reversed triple.
+    assert report.dropped == 2 and report.fixed == 1
+    assert report.compliance_after == 1.0
+
+
+def test_domain_and_range_on_the_cv(messy: dict) -> None:
+    """The contracts' domain/range rule, with the subclass closure, judges the CV's triples."""
+    project, ids, entity, triple = messy["project"], messy["ids"], messy["entity"], messy["triple"]
+    with project.repositories() as repos:
+        john = repos.graph.find_entities("John Doe")[0].id
+    berkeley = entity("University of California, Berkeley", "Organization")
+    sf = entity("San Francisco, CA", "Place")
+    member = triple(john, "memberOf", berkeley, "Berkeley")  # domain Agent: a Person is an Agent
+    located = triple(john, "locatedIn", sf, "San Francisco")  # domain Organization: a Person is not one
+    works_at_place = triple(john, "worksFor", sf, "San Francisco")  # range Organization: a Place is not one
+    views = {t.id: t for t in load_triples(project)}
+    ontology = project_ontology(project)
+    assert check(views[member], ontology) == []
+    assert check(views[located], ontology) == [
+        "the subject of locatedIn must be a Organization, and 'John Doe' is a Person"]
+    assert check(views[works_at_place], ontology) == [
+        "the object of worksFor must be a Organization, and 'San Francisco, CA' is a Place"]
+    assert check(views[ids["reversed"]], ontology) == [
+        "the object of livesIn must be a Place, and 'John Doe' is a Person"]  # ABC Corp has no class: no verdict
+    assert check(views[ids["good"]], ontology) == []  # ABC Corp has no class: it cannot contradict the range
+    assert compliance([views[i] for i in (member, located, works_at_place, ids["good"])], ontology) == 0.5
+
+
+def test_a_proposal_changes_nothing_until_accepted(messy: dict) -> None:
+    project, ids, history = messy["project"], messy["ids"], messy["history"]
+    before = len(history.log())
+    report = propose_reflection(project, backend=CriticBackend(), steps=2)
+    assert not report.applied and report.changes == []
+    assert len(history.log()) == before  # no edit yet
+    with project.repositories() as repos:
+        assert {repos.graph.triple(i).status for i in ids.values()} == {TripleStatus.CANDIDATE}
+    by_triple = {change.triple_id: change for change in report.proposals}
+    assert set(by_triple) == {ids["reversed"], ids["vague"], ids["loop"]}
+    fix = by_triple[ids["reversed"]]
+    assert fix.action == "fix" and fix.old == ("ABC Corp", "livesIn", "John Doe")
+    assert fix.new == ("John Doe", "worksFor", "ABC Corp")
+    assert "must be a Place" in fix.reason
+    assert by_triple[ids["vague"]].action == "drop" and by_triple[ids["vague"]].reason == 'the subject "It" is vague'
+    assert report.compliance_before == 0.25 and report.compliance_after == 1.0  # if all were accepted
+
+    # Accept two of three: each is its own edit by "reflection", with its reason.
+    first = apply_proposal(history, fix, report.run_id)
+    second = apply_proposal(history, by_triple[ids["vague"]], report.run_id)
+    assert (first.actor, first.reason) == ("reflection", fix.reason)
+    with project.repositories() as repos:
+        status = {name: repos.graph.triple(i).status for name, i in ids.items()}
+    assert status == {"good": TripleStatus.CANDIDATE, "reversed": TripleStatus.REJECTED,
+                      "vague": TripleStatus.REJECTED, "loop": TripleStatus.CANDIDATE}  # the loop was not accepted
+    assert history.undo().id == second.id  # undo one: the vague triple is back, the fix stays
+    with project.repositories() as repos:
+        assert repos.graph.triple(ids["vague"]).status == TripleStatus.CANDIDATE
+        assert repos.graph.triple(ids["reversed"]).status == TripleStatus.REJECTED
 
 
 def test_a_selection_reflects_on_those_triples_only(messy: dict) -> None:
