@@ -52,7 +52,17 @@ _VELVET_SWEATSHOP = "VelvetSweatshop"  # Excel's built-in password for "encrypte
 _DAMAGED: tuple[type[BaseException], ...] = (
     zipfile.BadZipFile, zlib.error, EOFError, KeyError, ElementTree.ParseError, ValueError,
     TypeError, IndexError, AttributeError, AssertionError, NotImplementedError, struct.error,
+    RecursionError,  # xlrd walks an OLE2 directory tree recursively; a cycle in it recurses until the limit
 )
+
+
+def _damaged_errors() -> tuple[type[BaseException], ...]:
+    """``_DAMAGED`` plus xlrd's own errors, which an on-demand sheet raises only when it is read."""
+    try:
+        import xlrd
+    except ImportError:
+        return _DAMAGED
+    return (*_DAMAGED, xlrd.XLRDError, xlrd.compdoc.CompDocError)
 
 
 def _unsafe_xml_errors() -> tuple[type[BaseException], ...]:
@@ -127,8 +137,11 @@ class SpreadsheetReader:
                 if problem:
                     raise ReadError(problem)
                 check_zip_limits(archive.infolist(), self.limits)
-                check_xml_prologs(archive, self.limits)
-                properties = core_properties(archive)
+                try:  # the first reads of members: a bad CRC or a damaged local header shows here
+                    check_xml_prologs(archive, self.limits)
+                    properties = core_properties(archive)
+                except _DAMAGED as exc:
+                    raise ReadError(f"the workbook is damaged: {_explain(exc)}") from exc
                 if "xl/vbaProject.bin" in names:
                     fmt = "xlsm"
                 handle.seek(0)
@@ -228,7 +241,7 @@ def _guarded(items: Iterator[Any], defects: list[str], what: str) -> Iterator[An
             return
         except unsafe as exc:
             raise ReadError("refused: an XML part of the workbook declares entities (entity expansion)") from exc
-        except _DAMAGED as exc:
+        except _damaged_errors() as exc:
             defects.append(f"{what}: {_explain(exc)}")
             return
         yield item
@@ -276,6 +289,8 @@ def _explain(exc: BaseException) -> str:
         text = f"a part is missing ({exc.args[0] if exc.args else exc})"
     elif isinstance(exc, (zipfile.BadZipFile, zlib.error)):
         text = f"the zip archive is broken ({exc})"
+    elif isinstance(exc, RecursionError):
+        text = "its internal directory loops back on itself"
     else:
         text = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
     text = " ".join(text.split())

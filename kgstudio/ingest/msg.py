@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import mimetypes
+import struct
 from email.message import Message
 
 from kgstudio.ingest.email_parts import (
@@ -51,7 +52,9 @@ def read_outlook(source: Source) -> Mail:
         raise ReadError(f"not a readable Outlook e-mail: {error}") from error
     try:
         return _mail_from_item(item, raw)
-    except ExMsgBaseException as error:
+    # extract-msg reads streams lazily, so damage inside the OLE2 file (olefile's OleFileError is an
+    # OSError; a cut stream gives struct/index errors) only shows when a property is read.
+    except (ExMsgBaseException, OSError, ValueError, EOFError, IndexError, KeyError, struct.error) as error:
         raise ReadError(f"the Outlook item could not be read: {error}") from error
     finally:
         item.close()

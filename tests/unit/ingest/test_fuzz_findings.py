@@ -1,0 +1,95 @@
+"""Damaged files the reader fuzzer (tests/bench/fuzz_readers.py) found, minimised and rebuilt here.
+
+Each input is made in the test from a real file in ../shared/data (or from
+extract-msg's own writer) by the one change that mattered. Before the fix each
+raised a library's own exception (RecursionError, XLRDError, BadZipFile,
+ValueError, OleFileError) out of the reader, which the importer could only
+report as "could not be read (SomeLibraryError: ...)"; now each is a
+:class:`ReadError` with a one-line reason, or a read with a recorded defect.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from kgstudio.ingest.email import MsgReader
+from kgstudio.ingest.excel import SpreadsheetReader
+from kgstudio.ingest.reader import ReadError, ReadOptions, ReadResult, Source
+
+OLE_SECTOR = 512
+DIR_ENTRY = 128
+
+
+def read_sheet(name: str, data: bytes) -> list[ReadResult]:
+    return list(SpreadsheetReader().read(Source(name, data=data), ReadOptions()))
+
+
+def ole_directory_offset(data: bytes) -> int:
+    """Byte offset of the first directory sector of a (512-byte sector) OLE2 file."""
+    assert struct.unpack_from("<H", data, 0x1E)[0] == 9, "512-byte sectors expected"
+    first = struct.unpack_from("<I", data, 0x30)[0]
+    return (first + 1) * OLE_SECTOR
+
+
+def test_xls_whose_ole_directory_loops_is_refused_in_one_line(shared_data: Path) -> None:
+    data = bytearray((shared_data / "excel/xls/testEXCEL.xls").read_bytes())
+    directory = ole_directory_offset(data)
+    # Entry 0 is the root; its child's left sibling pointing back at itself makes the tree a loop.
+    child = struct.unpack_from("<I", data, directory + 0x4C)[0]
+    struct.pack_into("<I", data, directory + child * DIR_ENTRY + 0x44, child)
+
+    with pytest.raises(ReadError, match="damaged: its internal directory loops back on itself"):
+        read_sheet("loop.xls", bytes(data))
+
+
+def test_xls_whose_sheet_has_no_bof_is_read_with_a_defect(shared_data: Path) -> None:
+    data = (shared_data / "excel/xls/testEXCEL.xls").read_bytes()
+    worksheet_bof = b"\x09\x08\x10\x00\x00\x06\x10\x00"  # BOF record, BIFF8, substream type "worksheet"
+    assert worksheet_bof in data
+    damaged = data.replace(worksheet_bof, bytes(len(worksheet_bof)), 1)
+
+    [result] = read_sheet("nobof.xls", damaged)
+
+    assert any("damaged sheet" in d and "Expected BOF record" in d for d in result.defects), result.defects
+    assert result.metadata["sheet_names"] == [], "nothing is read past the damaged first sheet"
+
+
+def test_xlsx_with_a_broken_member_header_is_a_read_error(shared_data: Path) -> None:
+    data = bytearray((shared_data / "excel/dates/date.xlsx").read_bytes())
+    # The central directory still lists the part, but its local header no longer starts with PK\3\4.
+    local = data.find(b"PK\x03\x04", 1)
+    data[local:local + 4] = b"PK\x00\x00"
+
+    with pytest.raises(ReadError, match="the workbook is damaged: the zip archive is broken"):
+        read_sheet("broken.xlsx", bytes(data))
+
+
+def test_xlsx_whose_member_offset_points_before_the_file_is_a_read_error(shared_data: Path) -> None:
+    data = bytearray((shared_data / "excel/dates/date.xlsx").read_bytes())
+    # The central directory's first entry says its local header lies before the start of the file.
+    entry = data.find(b"PK\x01\x02")
+    struct.pack_into("<I", data, entry + 42, 0xFFFFFF00)
+
+    with pytest.raises(ReadError, match="the workbook is damaged"):
+        read_sheet("offset.xlsx", bytes(data))
+
+
+def test_msg_whose_body_stream_claims_to_be_huge_is_a_read_error() -> None:
+    pytest.importorskip("extract_msg")
+    from tests.unit.ingest.test_email import build_msg
+
+    data = bytearray(build_msg())
+    directory = ole_directory_offset(data)
+    name = "__substg1.0_1000001F".encode("utf-16-le")  # the plain-text body
+    for offset in range(directory, len(data) - DIR_ENTRY, DIR_ENTRY):
+        if data[offset:offset + len(name)] == name:
+            struct.pack_into("<I", data, offset + 0x78, 0x7FFF0000)  # stream size
+            break
+    else:
+        pytest.fail("the body stream's directory entry was not found")
+
+    with pytest.raises(ReadError, match="the Outlook item could not be read: malformed OLE document"):
+        list(MsgReader().read(Source("huge.msg", data=bytes(data)), ReadOptions()))
