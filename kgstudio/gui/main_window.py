@@ -44,6 +44,7 @@ from kgstudio.gui.queries import triples_from_documents
 from kgstudio.gui.recent import RecentProjectsMenu, remember_project
 from kgstudio.gui.review import ReviewQueue
 from kgstudio.gui.run_panel import RunPanel
+from kgstudio.gui.scope_ui import install_scope
 from kgstudio.gui.source_view import SourceView
 from kgstudio.gui.status import count_summary, plural
 from kgstudio.gui.tasks import BackgroundTask, TaskProgress, Work
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.task_progress = TaskProgress()
         self.statusBar().addPermanentWidget(self.task_progress)
         self._build_menus()
+        self.scope = install_scope(self)  # Questions and Contracts panels, Ontology menu (HyDRA)
         self.canvas.set_graph(None, NO_PROJECT_MESSAGE)
         self.setAcceptDrops(True)
         self.resize(1280, 800)
@@ -572,6 +574,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_project(project)
         self.review.set_project(project)
         self.run_panel.set_project(project)
+        self.scope.set_project(project)
         self.audit.refresh(self._history)
         self.edits.refresh()
         if project is None:

@@ -135,6 +135,23 @@ def evidence(project: Project, triple_id: int) -> list[Evidence]:
     return result
 
 
+def chunk_evidence(project: Project, chunk_id: int, span: tuple[int, int] | None) -> Evidence | None:
+    """A passage of a chunk as :class:`Evidence` (for what has no provenance row: a rejected candidate)."""
+    with project.read() as session:
+        chunk = session.get(ChunkRow, chunk_id)
+        if chunk is None:
+            return None
+        doc = session.get(DocumentRow, chunk.document_id)
+        segments = session.execute(select(SegmentRow.locator, SegmentRow.text).where(
+            SegmentRow.document_id == chunk.document_id,
+            SegmentRow.ordinal.between(chunk.segment_start, chunk.segment_end),
+        ).order_by(SegmentRow.ordinal)).all()
+        located = tuple((loc, text) for loc, text in ((_locator(s.locator), s.text) for s in segments)
+                        if loc is not None)
+        return Evidence(0, doc.id, doc.path, doc.kind, _segment_for_span(chunk.text, located, span), chunk.text,
+                        span, located)
+
+
 def _segment_for_span(chunk_text: str, segments: tuple[tuple[Locator, str], ...],
                       span: tuple[int, int] | None) -> Locator | None:
     """The locator of the segment the quoted span lies in (the chunk's first segment when unknown)."""

@@ -170,8 +170,8 @@ class TaskProgress(QWidget):
         self.bar.setRange(0, 0)  # busy until the first progress report
         self.eta.setText("")
         self.cancel_button.setEnabled(True)
-        task.progressed.connect(self._on_progress)
-        task.finished.connect(self._on_finished)
+        task.progressed.connect(lambda *report: self._on_progress(*report) if task is self._task else None)
+        task.finished.connect(lambda: self._on_finished(task))
         self.show()
 
     def _on_progress(self, done: int, total: int, message: str, eta: float | None) -> None:
@@ -191,6 +191,8 @@ class TaskProgress(QWidget):
             self.cancel_button.setEnabled(False)
             self.eta.setText("cancelling…")
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, task: BackgroundTask) -> None:
+        if task is not self._task:
+            return  # an earlier task ended while a newer one is shown: its Cancel must stay
         self._task = None
         self.hide()

@@ -252,5 +252,7 @@ def test_menus(window: MainWindow) -> None:
                  "Merge Selected Entities", "Add Triple…", "Re-point Triple…", "Find…"],
         "View": ["Zoom to Fit", "Layout", "Documents", "Review and Run", "Inspector", "Source"],
         "Run": ["Extraction…"],
+        "Ontology": ["Import Ontology…", "Derive from Competency Questions", "Show Ontology…", "Export Ontology…",
+                     "Competency Questions", "Contract Results"],
         "Help": ["About kgstudio"],
     }
