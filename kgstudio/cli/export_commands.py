@@ -1,4 +1,4 @@
-"""``kgstudio export``, ``kgstudio push`` (Neo4j over Bolt) and ``kgstudio import-rdf``."""
+"""``kgstudio export``, ``kgstudio push`` (Neo4j over Bolt, or a SPARQL 1.1 store) and ``kgstudio import-rdf``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from kgstudio.edit.rdf_import import import_rdf
 from kgstudio.errors import KgstudioError
 from kgstudio.export import STATUS_CHOICES, export_formats, export_project
 from kgstudio.export.bolt import Neo4jTarget, push_to_neo4j
+from kgstudio.export.sparql import SparqlTarget, push_to_sparql
 from kgstudio.progress import CancelToken, Cancelled
 from kgstudio.store import Project
 
@@ -34,9 +35,24 @@ def register(commands: Any) -> None:
     export.add_argument("--json", action="store_true", help="print the report as JSON")
     export.set_defaults(handler=run_export)
 
-    push = commands.add_parser("push", help="push the graph into Neo4j over Bolt (MERGE: safe to repeat)")
+    push = commands.add_parser(
+        "push", help="push the graph into Neo4j over Bolt or into a SPARQL 1.1 triple store (safe to repeat)",
+        description="Neo4j: MERGE over Bolt. SPARQL: replace one named graph through the Graph Store Protocol "
+        "(--gsp, the default: URL is the graph-store endpoint, e.g. .../sparql-graph-crud, .../DATASET/data) or "
+        "SPARQL 1.1 Update (--update: URL is the update endpoint, e.g. .../sparql, .../DATASET/update).")
     push.add_argument("project")
-    push.add_argument("--neo4j", required=True, metavar="URI", help="e.g. bolt://localhost:7687 or neo4j+s://...")
+    where = push.add_mutually_exclusive_group(required=True)
+    where.add_argument("--neo4j", metavar="URI", help="e.g. bolt://localhost:7687 or neo4j+s://...")
+    where.add_argument("--sparql", metavar="URL", help="a SPARQL store's graph-store or update endpoint")
+    push.add_argument("--graph", metavar="IRI", help="SPARQL: the named graph to replace (default: the project's "
+                      "base IRI); the store's default graph is never written")
+    protocol = push.add_mutually_exclusive_group()
+    protocol.add_argument("--gsp", dest="protocol", action="store_const", const="gsp",
+                          help="SPARQL: Graph Store Protocol, PUT then POST of N-Triples (the default)")
+    protocol.add_argument("--update", dest="protocol", action="store_const", const="update",
+                          help="SPARQL: SPARQL 1.1 Update, DROP GRAPH then INSERT DATA in batches")
+    push.add_argument("--batch", type=int, metavar="N", help="SPARQL: statements a request (default 20000 for "
+                      "--gsp, 2000 for --update)")
     push.add_argument("--user", "-u", help="Neo4j user (default: neo4j when a password is given)")
     push.add_argument("--password", "-p", help="Neo4j password (default: $NEO4J_PASSWORD)")
     push.add_argument("--database", "-d", help="the database (default: the server's default)")
@@ -97,12 +113,24 @@ def _export_summary(data: dict[str, Any]) -> str:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    if args.sparql:
+        return _push_sparql(args)
     target = Neo4jTarget(args.neo4j, args.user, args.password or os.environ.get("NEO4J_PASSWORD"), args.database)
     with Project.open(args.project) as project, _interruptible() as (bar, cancel):
         report = push_to_neo4j(project, target, status=args.status, provenance=args.provenance,
                                progress=bar, cancel=cancel)
     _print(report.to_dict(), args.json, lambda d: f"pushed {d['entities']} entities and {d['triples']} triples "
            f"({d['statements']} rows) to {d['target']} in {d['seconds']} s", False)
+    return 0
+
+
+def _push_sparql(args: argparse.Namespace) -> int:
+    target = SparqlTarget(args.sparql, args.graph, args.protocol or "gsp")
+    with Project.open(args.project) as project, _interruptible() as (bar, cancel):
+        report = push_to_sparql(project, target, status=args.status, provenance=args.provenance, batch=args.batch,
+                                progress=bar, cancel=cancel)
+    _print(report.to_dict(), args.json, lambda d: f"pushed {d['entities']} entities and {d['triples']} triples "
+           f"({d['statements']} statements) to {d['target']} in {d['seconds']} s", False)
     return 0
 
 
