@@ -29,3 +29,17 @@ class EditConflictError(EditError):
 
 class ModelError(KgstudioError):
     """A model file cannot be found or read, or a model server cannot be used."""
+
+
+class ModelUnavailableError(ModelError):
+    """A model server is gone, failing, too slow or garbling its answers, after the retries: worth trying later."""
+
+
+class RunPausedError(KgstudioError):
+    """A long run stopped on a problem outside kgstudio (a model server gone); what it did is kept.
+
+    Running it again resumes. The CLI exits with :attr:`exit_code` (sysexits'
+    EX_TEMPFAIL), not 1, so scripts can tell "try again later" from a mistake.
+    """
+
+    exit_code = 75

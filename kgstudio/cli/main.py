@@ -1,7 +1,9 @@
 """The ``kgstudio`` command: no arguments opens the GUI, a subcommand runs headless.
 
 User mistakes (a missing file, a file that is not a project, nothing to
-undo) print one line on stderr and exit 1; argparse usage errors exit 2.
+undo) print one line on stderr and exit 1; argparse usage errors exit 2; a
+run paused because something outside kgstudio failed (a model server gone)
+exits 75 (``RunPausedError.exit_code``), and running it again resumes.
 Tracebacks are for bugs only.
 """
 
@@ -70,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args) or 0
     except KgstudioError as exc:
         print(f"kgstudio: error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return getattr(exc, "exit_code", EXIT_USER_ERROR)
     except KeyboardInterrupt:
         print("kgstudio: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -128,6 +128,7 @@ class RunPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.status = QLabel("")
+        self.status.setWordWrap(True)  # a paused run's message names the server and how to resume
         self.eta = QLabel("")
         self.rate = QLabel("")
         buttons = QHBoxLayout()
@@ -270,7 +271,10 @@ class RunPanel(QWidget):
         self.last_error = message
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.status.setText(f"Extraction failed: {message}")
+        if message.startswith("extraction paused:"):  # RunPausedError: the model server went; Run resumes
+            self.status.setText("E" + message[1:])
+        else:
+            self.status.setText(f"Extraction failed: {message}")
         self.finished.emit(None)
 
     def _update(self) -> None:

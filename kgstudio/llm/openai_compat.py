@@ -11,6 +11,14 @@ several threads at once: at most ``concurrency`` requests are in flight, over
 a connection pool of that size. Answers are streamed (server-sent events) so
 a cancel request closes the connection within a fraction of a second, and the
 server stops generating when it notices the client is gone.
+
+A server that is gone, failing (429, 5xx), silent for ``timeout`` seconds,
+or that breaks off or garbles its answer, is asked again ``max_retries``
+times with exponential backoff (0.5 s, 1 s, 2 s, ...); then
+:class:`~kgstudio.errors.ModelUnavailableError` says so in one line naming
+the URL. A chat has no side effects, so asking again is always safe. Answers
+that say the request itself is wrong (401, 404, 400, a prompt past the
+context) raise a plain :class:`~kgstudio.errors.ModelError` at once.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from kgstudio.errors import ModelError
+from kgstudio.errors import ModelError, ModelUnavailableError
 from kgstudio.llm.backend import ChatMessage, Completion
 from kgstudio.progress import Cancelled, CancelToken, Progress, no_progress
 
@@ -42,7 +50,7 @@ class OpenAICompatSettings:
     model: str = ""
     api_key: str | None = field(default=None, repr=False)  # never printed, never in an error message
     timeout: float = 120.0  # seconds to connect, and between two streamed pieces of an answer
-    max_retries: int = 2  # on connection errors, 429 and 5xx, with exponential backoff
+    max_retries: int = 3  # on connection errors, timeouts, 429/5xx and garbled answers, with exponential backoff
     concurrency: int = 2  # requests in flight at once (and the size of the connection pool)
 
 
@@ -102,6 +110,7 @@ class OpenAICompatBackend:
             body["model"] = self.settings.model
         url = f"{self.base_url}/chat/completions"
         with self._slots:
+            failures = 0
             try:
                 while True:
                     body.pop("grammar", None)
@@ -113,12 +122,16 @@ class OpenAICompatBackend:
                         form = self._schema_form if json_schema is not None else None
                         if form is not None:
                             body["response_format"] = _response_format(form, json_schema or {})
-                    response = self._send("POST", url, body, cancel, form)
-                    if response is not None:
-                        try:
-                            return self._read_stream(url, response, messages, cancel)
-                        finally:
-                            response.close()
+                    try:
+                        response = self._open("POST", url, body, form)
+                        if response is not None:
+                            try:
+                                return self._read_stream(url, response, messages, cancel)
+                            finally:
+                                response.close()
+                    except _Transient as problem:
+                        failures = self._after_failure(url, problem, failures, cancel)
+                        continue
                     # refused: fall back once, remembered for later calls
                     if form == "grammar":
                         self._grammar_field = False
@@ -165,14 +178,17 @@ class OpenAICompatBackend:
     def list_models(self) -> list[str]:
         """The model ids the server offers (GET ``/models``)."""
         url = f"{self.base_url}/models"
-        response = self._send("GET", url, None, None, None)
-        assert response is not None
-        try:
-            response.read()
-        except httpx.HTTPError as exc:
-            raise ModelError(f"{url}: the answer broke off ({type(exc).__name__})") from None
-        finally:
-            response.close()
+        failures = 0
+        while True:
+            response = self._send("GET", url, None)
+            try:
+                response.read()
+                break
+            except httpx.HTTPError as exc:
+                failures = self._after_failure(url, _Transient(f"the answer broke off ({type(exc).__name__})"),
+                                               failures, None)
+            finally:
+                response.close()
         try:
             return [str(model["id"]) for model in response.json()["data"]]
         except (ValueError, KeyError, TypeError):
@@ -180,36 +196,47 @@ class OpenAICompatBackend:
 
     # --- internals -----------------------------------------------------------------------
 
-    def _send(
-        self, method: str, url: str, body: dict[str, Any] | None, cancel: CancelToken | None, form: str | None
-    ) -> httpx.Response | None:
-        """The open, streamed response, retried with backoff on connection errors, 429 and 5xx.
+    def _send(self, method: str, url: str, body: dict[str, Any] | None) -> httpx.Response:
+        """The open, streamed response of a request that has no fallback form, retried as ``chat`` is."""
+        failures = 0
+        while True:
+            try:
+                response = self._open(method, url, body, None)
+                assert response is not None  # only a request with a form can be refused
+                return response
+            except _Transient as problem:
+                failures = self._after_failure(url, problem, failures, None)
+
+    def _open(self, method: str, url: str, body: dict[str, Any] | None, form: str | None) -> httpx.Response | None:
+        """One attempt: the open, streamed response.
 
         None when the server refused OpenAI's ``json_schema`` response format or the
-        ``grammar`` field (``form``);
-        raises :class:`Cancelled` when ``cancel`` is set while waiting to retry.
+        ``grammar`` field (``form``); raises :class:`_Transient` for a problem worth
+        another try and :class:`ModelError` for one that is not.
         """
-        for attempt in range(self.settings.max_retries + 1):
-            try:
-                response = self._client.send(self._client.build_request(method, url, json=body), stream=True)
-            except httpx.TimeoutException:
-                raise ModelError(f"{url}: no answer within {self.settings.timeout:g} s") from None
-            except httpx.HTTPError as exc:  # refused, reset, unknown host
-                problem = f"cannot reach the server ({exc or type(exc).__name__})"
-            else:
-                if response.status_code < 400:
-                    return response
-                with contextlib.suppress(httpx.HTTPError):
-                    response.read()  # the error text, for the message
-                response.close()
-                if form == "json_schema" and _rejects_schema_form(response) or \
-                        form == "grammar" and _rejects_field(response, "grammar"):
-                    return None
-                problem = _status_problem(url, response)
-            if attempt == self.settings.max_retries:
-                raise ModelError(f"{url}: {problem}")
-            _backoff(attempt, cancel)
-        raise AssertionError("unreachable")
+        try:
+            response = self._client.send(self._client.build_request(method, url, json=body), stream=True)
+        except httpx.TimeoutException:
+            raise _Transient(f"no answer within {self.settings.timeout:g} s") from None
+        except httpx.HTTPError as exc:  # refused, reset, unknown host
+            raise _Transient(f"cannot reach the server ({exc or type(exc).__name__})") from None
+        if response.status_code < 400:
+            return response
+        with contextlib.suppress(httpx.HTTPError):
+            response.read()  # the error text, for the message
+        response.close()
+        if form == "json_schema" and _rejects_schema_form(response) or \
+                form == "grammar" and _rejects_field(response, "grammar"):
+            return None
+        raise _Transient(_status_problem(url, response))
+
+    def _after_failure(self, url: str, problem: _Transient, failures: int, cancel: CancelToken | None) -> int:
+        """Wait before the next try, or raise :class:`ModelUnavailableError` when the tries are spent."""
+        if failures >= self.settings.max_retries:
+            tries = "1 try" if failures == 0 else f"{failures + 1} tries"
+            raise ModelUnavailableError(f"{url}: {problem} (gave up after {tries})")
+        _backoff(failures, cancel)
+        return failures + 1
 
     def _read_stream(
         self, url: str, response: httpx.Response, messages: list[ChatMessage], cancel: CancelToken | None
@@ -231,9 +258,12 @@ class OpenAICompatBackend:
                 for choice in chunk.get("choices") or []:
                     pieces.append((choice.get("delta") or {}).get("content") or "")
                     finish_reason = choice.get("finish_reason") or finish_reason
+        except httpx.TimeoutException:
+            if cancel is None or not cancel.cancelled:
+                raise _Transient(f"the answer stalled: nothing for {self.settings.timeout:g} s") from None
         except httpx.HTTPError as exc:
             if cancel is None or not cancel.cancelled:
-                raise ModelError(f"{url}: the answer broke off ({type(exc).__name__}: {exc})") from None
+                raise _Transient(f"the answer broke off ({type(exc).__name__}: {exc})") from None
         finally:
             finished.set()  # before the response is closed: the watcher never touches a pooled socket
             if watcher is not None:
@@ -253,6 +283,10 @@ class OpenAICompatBackend:
         prompt_chars = sum(len(message.content) for message in messages)
         # No usage from the server: about 4 characters a token, and one streamed piece per token.
         return Completion(text, max(1, prompt_chars // 4), sum(1 for piece in pieces if piece), finish_reason)
+
+
+class _Transient(Exception):
+    """A problem another try may not have (the server gone, failing, stalled or garbling); its text is for the user."""
 
 
 def _is_server_url(text: str) -> bool:
@@ -321,7 +355,7 @@ def _events(url: str, response: httpx.Response) -> Iterator[dict[str, Any]]:
         try:
             chunk = json.loads(data)
         except ValueError:
-            raise ModelError(f"{url}: the server sent a streamed piece that is not JSON: {data[:80]!r}") from None
+            raise _Transient(f"the server sent a streamed piece that is not JSON: {data[:80]!r}") from None
         if isinstance(chunk, dict) and "error" in chunk:
             raise ModelError(f"{url}: the server failed mid-answer ({str(chunk['error'])[:200]})")
         yield chunk

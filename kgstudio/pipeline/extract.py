@@ -45,7 +45,7 @@ from typing import Any
 
 from kgstudio.domain import Actor, Chunk, LlmCall, Ontology, Run, RunStatus, Segment
 from kgstudio.edit import AddExtractedTriples, EditHistory
-from kgstudio.errors import KgstudioError
+from kgstudio.errors import KgstudioError, ModelUnavailableError, RunPausedError
 from kgstudio.llm.backend import Backend, ChatMessage, Completion
 from kgstudio.ontology.owl import default_ontology
 from kgstudio.pipeline import contracts
@@ -554,6 +554,9 @@ class _Runner:
         status, message = RunStatus.DONE, None
         try:
             self._extract(todo, keys, calls)
+        except ModelUnavailableError as exc:
+            status, message = RunStatus.PAUSED, self._paused(exc, todo, keys)
+            raise RunPausedError(message) from None
         except BaseException as exc:
             status, message = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             raise
@@ -565,6 +568,14 @@ class _Runner:
                 repos.runs.finish(run.id, status, message or self._summary())  # type: ignore[arg-type]
         return self.report
 
+    def _paused(self, problem: ModelUnavailableError, todo: list[tuple[int, int]], keys: dict[int, str]) -> str:
+        """One line: what failed, what is kept, and how to go on."""
+        with self.project.repositories() as repos:
+            answered = len(repos.extraction.calls_by_key([keys[chunk_id] for chunk_id, _ in todo]))
+        return (f"extraction paused: {problem}. {answered} of the {len(todo)} chunks to do are answered and saved; "
+                f"when the model server is back, run the extraction again to resume "
+                f"(only the {len(todo) - answered} unanswered chunks are sent)")
+
     def _summary(self) -> str:
         r = self.report
         return (f"{r.chunks} chunks: {r.model_calls} model calls, {r.cached} cached, {r.skipped} done before, "
@@ -574,36 +585,42 @@ class _Runner:
         batch: list[dict[str, Any]] = []
         batch_document: int | None = None
         total = len(todo)
-        for position, (chunk_id, document_id) in enumerate(todo):
-            if self.cancel.cancelled:
-                self.report.cancelled = True
-                break
-            if batch and (document_id != batch_document or len(batch) >= CHUNKS_PER_EDIT):
-                self._commit(batch_document, batch)  # type: ignore[arg-type]
-                batch = []
-            batch_document = document_id
-            with self.project.repositories() as repos:
-                chunk = repos.documents.chunks_by_id([chunk_id])[chunk_id]
-                segments = repos.documents.segments_between(chunk.document_id, chunk.segment_start, chunk.segment_end)
-            if self.parallel > 1 and keys[chunk_id] not in calls:
-                self._prefetch(todo[position:position + self.parallel], keys, calls)
-            call = calls.get(keys[chunk_id])
-            if call is None:
-                call = self._ask(chunk, keys[chunk_id])
-                if call is None:  # cancelled while generating: nothing stored for this chunk
+        try:
+            for position, (chunk_id, document_id) in enumerate(todo):
+                if self.cancel.cancelled:
                     self.report.cancelled = True
                     break
-                calls[call.key] = call
-            elif call.key in self.fresh:
-                pass  # asked in this run, a few chunks ahead (several requests in flight)
-            else:
-                self.report.cached += 1
-            result = self._chunk_result(chunk, segments, call)
-            if result is None:  # cancelled during a contract retry: the chunk stays pending
-                self.report.cancelled = True
-                break
-            batch.append(result)
-            self.progress(position + 1, total, self._status(position + 1, total))
+                if batch and (document_id != batch_document or len(batch) >= CHUNKS_PER_EDIT):
+                    self._commit(batch_document, batch)  # type: ignore[arg-type]
+                    batch = []
+                batch_document = document_id
+                with self.project.repositories() as repos:
+                    chunk = repos.documents.chunks_by_id([chunk_id])[chunk_id]
+                    segments = repos.documents.segments_between(chunk.document_id, chunk.segment_start,
+                                                                chunk.segment_end)
+                if self.parallel > 1 and keys[chunk_id] not in calls:
+                    self._prefetch(todo[position:position + self.parallel], keys, calls)
+                call = calls.get(keys[chunk_id])
+                if call is None:
+                    call = self._ask(chunk, keys[chunk_id])
+                    if call is None:  # cancelled while generating: nothing stored for this chunk
+                        self.report.cancelled = True
+                        break
+                    calls[call.key] = call
+                elif call.key in self.fresh:
+                    pass  # asked in this run, a few chunks ahead (several requests in flight)
+                else:
+                    self.report.cached += 1
+                result = self._chunk_result(chunk, segments, call)
+                if result is None:  # cancelled during a contract retry: the chunk stays pending
+                    self.report.cancelled = True
+                    break
+                batch.append(result)
+                self.progress(position + 1, total, self._status(position + 1, total))
+        except ModelUnavailableError:
+            if batch:  # answered before the server went: kept, ready for review
+                self._commit(batch_document, batch)  # type: ignore[arg-type]
+            raise
         if batch:
             self._commit(batch_document, batch)  # type: ignore[arg-type]
 

@@ -150,3 +150,23 @@ def test_extraction_with_the_embedded_model(window: MainWindow, tmp_path: Path, 
     assert panel.last_error is None and panel.last_report is not None, panel.status.text()
     assert panel.last_report.chunks == 1 and panel.last_report.model_calls >= 1
     assert panel.status.text().startswith("Extraction done")
+
+
+def test_a_model_server_that_is_gone_pauses_the_run_and_says_how_to_resume(  # type: ignore[no-untyped-def]
+        window: MainWindow, mail_project: Path, qtbot) -> None:
+    from kgstudio.llm.openai_compat import OpenAICompatBackend, OpenAICompatSettings
+    from tests.integration.llama_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nobody listens there
+    window.open_project(mail_project)
+    wait_for_tasks(window, qtbot)
+    panel = window.run_panel
+    panel.backend_factory = lambda: OpenAICompatBackend(OpenAICompatSettings(url, max_retries=1))
+    panel.limit.setValue(2)
+    panel.run()
+    qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
+    text = panel.status.text()
+    # the same line as `kgstudio extract` prints (tests/integration/test_server_faults.py), not "failed"
+    assert text.startswith(f"Extraction paused: {url}/chat/completions: cannot reach the server"), text
+    assert "0 of the 2 chunks to do are answered" in text and "run the extraction again to resume" in text
+    assert panel.run_button.isEnabled() and panel.last_report is None
