@@ -132,6 +132,7 @@ class GraphCanvas(pg.PlotWidget):
 
     selection_changed = Signal(list, object)
     node_moved = Signal(int)
+    context_menu_requested = Signal(object)  # QPoint (global): the window builds the menu for the selection
 
     def __init__(self, parent: QWidget | None = None) -> None:
         palette = parent.palette() if parent is not None else QPalette()
@@ -171,6 +172,15 @@ class GraphCanvas(pg.PlotWidget):
         # Until the user pans or zooms, the view keeps fitting the graph (e.g. as the window is laid out).
         self._auto_fit = True
         self.view.sigRangeChangedManually.connect(self._stop_auto_fit)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # A right-click on a node outside the selection selects that node first, as file managers do.
+        point = self.layer.mapFromScene(self.mapToScene(event.pos()))
+        node = self.layer.nearest_node(point.x(), point.y())
+        if node is not None and node not in self.layer.selected_nodes:
+            self.select_nodes([node])
+        self.context_menu_requested.emit(event.globalPos())
+        event.accept()
 
     def _on_scene_click(self, event) -> None:  # type: ignore[no-untyped-def]
         # A click beside the graph (outside the layer's bounds) clears the selection too.

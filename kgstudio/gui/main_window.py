@@ -42,6 +42,7 @@ from kgstudio.gui.inspector import Inspector
 from kgstudio.gui.layouts import LAYOUTS, quick_layout
 from kgstudio.gui.queries import triples_from_documents
 from kgstudio.gui.recent import RecentProjectsMenu, remember_project
+from kgstudio.gui.reflection_view import ReflectionActions
 from kgstudio.gui.review import ReviewQueue
 from kgstudio.gui.run_panel import RunPanel
 from kgstudio.gui.scope_ui import install_scope
@@ -96,6 +97,8 @@ class MainWindow(QMainWindow):
         self.review.source_requested.connect(self.show_source)
         self.review.triple_focused.connect(self._focus_triple)
         self.editor = GraphEditor(self, self.execute, self._selection, self._entity_names)
+        self.reflection = ReflectionActions(self)
+        self.canvas.context_menu_requested.connect(self.reflection.show_canvas_menu)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self._docks_sized = False
@@ -545,6 +548,7 @@ class MainWindow(QMainWindow):
 
         run_menu = self.menuBar().addMenu("&Run")
         self._add(run_menu, "&Extraction…", lambda: self.show_panel("run"))
+        run_menu.addActions([self.reflection.selection_action, self.reflection.all_action])
 
         help_menu = self.menuBar().addMenu("&Help")
         about = self._add(help_menu, f"&About {APP_TITLE}", self.show_about)
@@ -623,6 +627,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         self.editor.update_actions(self._project is not None)
+        self.reflection.update_actions()
 
 
 def _load_graph(project: Project, previous: GraphData | None) -> GraphData:
