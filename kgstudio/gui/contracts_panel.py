@@ -64,11 +64,10 @@ class Violation:
 
 def contract_runs(project: Project) -> list[tuple[int, str]]:
     """``(run id, "run 3: extract, 2026-11-22 06:30")`` for every run with contract verdicts, newest first."""
+    judged = select(ContractResultRow.id).where(ContractResultRow.run_id == RunRow.id).exists()  # by the index
     with project.read() as session:
-        ids = session.scalars(select(ContractResultRow.run_id).where(ContractResultRow.run_id.is_not(None))
-                              .distinct()).all()
         runs = session.execute(select(RunRow.id, RunRow.stage, RunRow.started_at)
-                               .where(RunRow.id.in_(ids)).order_by(RunRow.id.desc())).all()
+                               .where(judged).order_by(RunRow.id.desc())).all()
     return [(r.id, f"run {r.id}: {r.stage}" + (f", {r.started_at:%Y-%m-%d %H:%M}" if r.started_at else ""))
             for r in runs]
 
