@@ -590,7 +590,7 @@ class GraphLayer(pg.GraphicsObject):
                 p.drawEllipse(at(i), NODE_RADIUS + 3, NODE_RADIUS + 3)
             if len(chosen) <= 20:
                 self._tag(p, [(at(i), data.names[i]) for i in chosen])
-        if self.highlighted_edges:
+        if self.highlighted_edges and self.selected_nodes:  # it goes with the selection that made it
             edges = [e for e in self.highlighted_edges[:5000] if data.edge_alive[e]]
             p.setPen(accent)
             for e in edges:
