@@ -6,7 +6,7 @@ stored as JSON), so the GUI can jump from any fact back to its source.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 
@@ -63,7 +63,9 @@ _KINDS: dict[str, type] = {cls.kind: cls for cls in (PdfLocator, EmailLocator, S
 
 def locator_to_dict(locator: Locator) -> dict[str, Any]:
     """Return a JSON-ready dict with a ``kind`` key."""
-    data = asdict(locator)
+    # Fields one level deep (the only nested values are handled below): dataclasses.asdict's deep
+    # copies cost more than everything else in storing a PDF's segments.
+    data = {f.name: getattr(locator, f.name) for f in fields(locator)}
     if isinstance(locator, EmailLocator) and locator.inner is not None:
         data["inner"] = locator_to_dict(locator.inner)
     if isinstance(locator, PdfLocator) and locator.bbox is not None:
