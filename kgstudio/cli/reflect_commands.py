@@ -22,8 +22,9 @@ from kgstudio.store import Project
 def register(commands: Any) -> None:
     command = commands.add_parser(
         "reflect", help="check extracted triples with rules and a critic/corrector model pass",
-        description="Rule checks (vague subject, long names, self-loops, ontology, grounding), then the model "
-        "critiques each passage's triples and corrects or drops what is wrong. Every change is an undoable edit.",
+        description="Rule checks (vague subject, long names, self-loops, ontology, domain/range, grounding), then "
+        "the model critiques each passage's triples and corrects or drops what is wrong. Every change is an "
+        "undoable edit. (The window's Reflect on Selection shows the changes first, to accept one by one.)",
     )
     command.add_argument("project")
     command.add_argument("--mode", choices=("reflect", "multi"), default="reflect",
@@ -33,6 +34,8 @@ def register(commands: Any) -> None:
     command.add_argument("--select", metavar="QUERY",
                          help="only these triples: ids (12,15,40) or the neighbourhood of entities whose name "
                          "contains the text")
+    command.add_argument("--dry-run", action="store_true",
+                         help="change nothing: list the changes reflection proposes, with their reasons")
     _model_arguments(command)
     command.add_argument("--json", action="store_true", help="print machine-readable JSON")
     command.set_defaults(handler=run_reflect_command, limit=None)
@@ -47,7 +50,7 @@ def run_reflect_command(args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
         try:
             report = run_reflection(project, settings, mode=args.mode, steps=args.steps, triple_ids=triple_ids,
-                                    progress=bar, cancel=cancel)
+                                    progress=bar, cancel=cancel, apply=not args.dry_run)
         finally:
             signal.signal(signal.SIGINT, previous)
             bar.close()
@@ -68,6 +71,15 @@ def _selection(project: Project, query: str) -> list[int]:
 
 
 def _describe(report: ReflectionReport) -> str:
+    if not report.applied:
+        lines = [f"Reflection on {report.triples} triples, {report.steps} step(s) would fix {report.fixed} and "
+                 f"drop {report.dropped}; compliance {report.compliance_before:.0%} -> "
+                 f"{report.compliance_after:.0%} if all were applied; {report.model_calls} model calls "
+                 f"({report.cached} cached). Nothing was changed."]
+        for change in report.proposals:
+            new = f" -> ({', '.join(change.new)})" if change.new else ""
+            lines.append(f"  {change.action} triple {change.triple_id} ({', '.join(change.old)}){new}: {change.reason}")
+        return "\n".join(lines)
     return (f"Reflection on {report.triples} triples, {report.steps} step(s): {report.fixed} fixed, "
             f"{report.dropped} dropped; compliance {report.compliance_before:.0%} -> {report.compliance_after:.0%}; "
             f"{report.model_calls} model calls ({report.cached} cached). "
