@@ -574,7 +574,7 @@ class _Runner:
             answered = len(repos.extraction.calls_by_key([keys[chunk_id] for chunk_id, _ in todo]))
         return (f"extraction paused: {problem}. {answered} of the {len(todo)} chunks to do are answered and saved; "
                 f"when the model server is back, run the extraction again to resume "
-                f"(only the {len(todo) - answered} unanswered chunks are sent)")
+                f"(only the {_chunks(len(todo) - answered)} without an answer are sent)")
 
     def _summary(self) -> str:
         r = self.report
@@ -841,6 +841,10 @@ def _grammar_builder(job: _Job) -> Callable[[str], str] | None:
         return extraction_grammar(text, names=job.seeds, predicates=predicates, classes=classes,
                                   max_triples=MAX_TRIPLES)
     return build
+
+
+def _chunks(count: int) -> str:
+    return f"{count} chunk" if count == 1 else f"{count} chunks"
 
 
 def _duration(seconds: float) -> str:

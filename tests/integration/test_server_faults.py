@@ -223,7 +223,7 @@ def test_an_extraction_pauses_when_the_server_fails_and_resumes_with_the_rest(
     assert "\n" not in message
     assert message.startswith(f"extraction paused: {server.url}/chat/completions: server error (HTTP 500")
     assert "3 of the 6 chunks to do are answered and saved" in message
-    assert "run the extraction again to resume (only the 3 unanswered chunks are sent)" in message
+    assert "run the extraction again to resume (only the 3 chunks without an answer are sent)" in message
     assert len(server.requests) == 3 + 4  # three answers, then one request and its three retries
     assert _integrity(path) == "ok"
     assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 3  # the answered chunks are in the graph
