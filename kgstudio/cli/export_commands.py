@@ -53,8 +53,10 @@ def register(commands: Any) -> None:
                           help="SPARQL: SPARQL 1.1 Update, DROP GRAPH then INSERT DATA in batches")
     push.add_argument("--batch", type=int, metavar="N", help="SPARQL: statements a request (default 20000 for "
                       "--gsp, 2000 for --update)")
-    push.add_argument("--user", "-u", help="Neo4j user (default: neo4j when a password is given)")
-    push.add_argument("--password", "-p", help="Neo4j password (default: $NEO4J_PASSWORD)")
+    push.add_argument("--user", "-u", help="Neo4j user (default: neo4j when a password is given); SPARQL: the "
+                      "store's user, with HTTP Digest or Basic authentication as the store asks")
+    push.add_argument("--password", "-p", help="the password (default: $NEO4J_PASSWORD, or $SPARQL_PASSWORD "
+                      "with --sparql)")
     push.add_argument("--database", "-d", help="the database (default: the server's default)")
     _graph_options(push)
     push.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -125,7 +127,8 @@ def run_push(args: argparse.Namespace) -> int:
 
 
 def _push_sparql(args: argparse.Namespace) -> int:
-    target = SparqlTarget(args.sparql, args.graph, args.protocol or "gsp")
+    target = SparqlTarget(args.sparql, args.graph, args.protocol or "gsp", user=args.user,
+                          password=args.password or os.environ.get("SPARQL_PASSWORD"))
     with Project.open(args.project) as project, _interruptible() as (bar, cancel):
         report = push_to_sparql(project, target, status=args.status, provenance=args.provenance, batch=args.batch,
                                 progress=bar, cancel=cancel)

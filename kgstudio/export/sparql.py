@@ -23,13 +23,19 @@ names the graph.
 
 A push that stops midway (the network, Ctrl+C) leaves that graph partly
 written; pushing again replaces it.
+
+With a ``user``, the push answers the store's challenge with HTTP Digest or
+Basic authentication, whichever it asks for (Virtuoso's ``/sparql-auth`` and
+``/sparql-graph-crud-auth`` ask for Digest; Fuseki and GraphDB for Basic).
+The password is never printed.
 """
 
 from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from collections.abc import Generator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -56,6 +62,8 @@ class SparqlTarget:
     graph: str | None = None  # the named graph's IRI; None: the project's base IRI
     protocol: str = "gsp"  # "gsp" or "update"
     timeout: float = 120.0  # seconds per request
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 def push_to_sparql(project: Project, target: SparqlTarget, *, status: str = "accepted", provenance: bool = False,
@@ -75,7 +83,8 @@ def push_to_sparql(project: Project, target: SparqlTarget, *, status: str = "acc
     started = time.perf_counter()
     size = max(1, batch or (GSP_BATCH if target.protocol == "gsp" else UPDATE_BATCH))
     with GraphSource.open(project, status, provenance) as source, \
-            httpx.Client(timeout=httpx.Timeout(target.timeout, connect=min(target.timeout, 10.0))) as client:
+            httpx.Client(timeout=httpx.Timeout(target.timeout, connect=min(target.timeout, 10.0)),
+                         auth=_ChallengeAuth(target.user, target.password or "") if target.user else None) as client:
         report = ExportReport(f"sparql-{target.protocol}", None)
         statements = GraphStatements(ExportContext(source, report, progress or no_progress, cancel or CancelToken()))
         graph = target.graph or statements.vocabulary.base_iri
@@ -129,9 +138,34 @@ class _Sender:
                                 "push again to replace it") from None
         except httpx.HTTPError as exc:
             raise KgstudioError(f"{url}: cannot reach the SPARQL store ({exc or type(exc).__name__})") from None
+        if response.status_code == 401:
+            who = f"user {self.target.user!r}" if self.target.user else "no user (give --user and --password)"
+            raise KgstudioError(f"{url}: the store refused the {what}: not authorised (HTTP 401) with {who}")
         if response.status_code >= 400:
             raise KgstudioError(f"{url}: the store refused the {what} (HTTP {response.status_code}: "
                                 f"{_first_line(response.text) or response.reason_phrase})")
+
+
+class _ChallengeAuth(httpx.Auth):
+    """HTTP Digest or Basic authentication, whichever scheme the store's first 401 names."""
+
+    requires_request_body = True  # a challenged request is sent again, body and all
+
+    def __init__(self, user: str, password: str) -> None:
+        self._basic = httpx.BasicAuth(user, password)
+        self._digest = httpx.DigestAuth(user, password)
+        self._chosen: httpx.Auth | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._chosen is not None:
+            yield from self._chosen.auth_flow(request)
+            return
+        response = yield request
+        if response.status_code != 401:
+            return
+        digest = response.headers.get("www-authenticate", "").lower().startswith("digest")
+        self._chosen = self._digest if digest else self._basic
+        yield from self._chosen.auth_flow(request)
 
 
 def _take(sink: TextSink, buffer: io.BytesIO) -> bytes:

@@ -5,7 +5,9 @@ a temporary folder, HTTP and its SQL port on 127.0.0.1 on free ports, as a
 child of the test process with a parent-death signal (``setpriv
 --pdeathsig``), so it stops with the tests even when they die without
 cleaning up. SPARQL Update and the Graph Store Protocol are open to the
-anonymous ``SPARQL`` user (granted through ``isql-vt`` with the fresh
+anonymous ``SPARQL`` user at ``/sparql`` and ``/sparql-graph-crud``, and to
+the user ``USER`` (HTTP Digest) at ``/sparql-auth`` and
+``/sparql-graph-crud-auth`` (granted through ``isql-vt`` with the fresh
 database's default ``dba`` password): fine on loopback for a test, never for a
 real store.
 
@@ -38,6 +40,7 @@ import pytest
 
 REQUIRE_ENV = "KGSTUDIO_REQUIRE_SPARQL"
 DEBIAN_PACKAGE = "virtuoso-opensource-7-bin"
+USER, PASSWORD = "kgstudio", "test-password-not-secret"
 
 INI = """\
 [Database]
@@ -79,6 +82,14 @@ MaxQueryExecutionTime = 120
 class SparqlServer:
     query_url: str  # SPARQL query and update endpoint: http://127.0.0.1:PORT/sparql
     graph_store_url: str  # SPARQL 1.1 Graph Store Protocol: http://127.0.0.1:PORT/sparql-graph-crud
+
+    @property
+    def auth_query_url(self) -> str:  # the same, asking USER for a password (HTTP Digest)
+        return self.query_url + "-auth"
+
+    @property
+    def auth_graph_store_url(self) -> str:
+        return self.graph_store_url + "-auth"
 
     def select(self, query: str) -> list[dict[str, Any]]:
         """The bindings of a SELECT, as {variable: value} dicts of strings."""
@@ -142,7 +153,9 @@ def sparql_server() -> Iterator[SparqlServer]:
     base = f"http://127.0.0.1:{http_port}"
     try:
         _wait_until_up(process, base, folder)
-        grant = subprocess.run([isql, f"127.0.0.1:{sql_port}", "dba", "dba", 'exec=GRANT SPARQL_UPDATE TO "SPARQL";'],
+        sql = f'GRANT SPARQL_UPDATE TO "SPARQL"; DB.DBA.USER_CREATE(\'{USER}\', \'{PASSWORD}\'); ' \
+              f'GRANT SPARQL_UPDATE TO "{USER}";'
+        grant = subprocess.run([isql, f"127.0.0.1:{sql_port}", "dba", "dba", f"exec={sql}"],
                                capture_output=True, text=True, timeout=60)
         if grant.returncode != 0 or "Error" in grant.stdout + grant.stderr:
             raise RuntimeError(f"isql-vt could not grant SPARQL_UPDATE: {grant.stdout}{grant.stderr}")

@@ -15,7 +15,7 @@ import pyoxigraph
 import pytest
 
 from kgstudio.cli.main import main
-from tests.integration.sparql_server import SparqlServer, sparql_server  # noqa: F401 (fixture)
+from tests.integration.sparql_server import PASSWORD, USER, SparqlServer, sparql_server  # noqa: F401 (fixture)
 from tests.unit.export.helpers import INJECTIONS, hostile_project, real_project
 
 GRAPH = "https://example.org/kgstudio-test/"
@@ -108,6 +108,28 @@ def test_sparql_update_push_replaces_the_graph_and_keeps_hostile_text_as_data(
     literals = {value for _, _, value in stored(sparql_server, graph)}
     assert {'x"}) DETACH DELETE n //', "back\\slash \\n not a newline", "line\nbreak\r\nCRLF",
             "emoji 🧪🚀 and 𝕏", "ends with backslash\\"} <= literals
+
+
+@pytest.mark.parametrize("protocol", ["--gsp", "--update"])
+def test_push_to_a_store_that_asks_for_a_password(tmp_path: Path, sparql_server: SparqlServer,  # noqa: F811
+                                                  capsys: pytest.CaptureFixture, protocol: str) -> None:
+    graph = GRAPH + "auth" + protocol
+    project = tmp_path / "p.kgs"
+    hostile_project(project, ["Ada", "Bob"]).close()
+    url = sparql_server.auth_graph_store_url if protocol == "--gsp" else sparql_server.auth_query_url
+    argv = ["push", str(project), "--sparql", url, "--graph", graph, protocol]
+    assert main([*argv, "--user", USER, "--password", "wrong-password"]) == 1
+    err = capsys.readouterr().err
+    assert f"not authorised (HTTP 401) with user '{USER}'" in err and "wrong-password" not in err
+    assert err.count("\n") == 1 and count(sparql_server, graph) == 0
+    assert main([*argv, "--user", USER, "--password", PASSWORD]) == 0
+    assert expected_count(project, tmp_path) == count(sparql_server, graph) > 0
+    assert main(argv) == 1  # no user at all
+    assert "with no user (give --user and --password)" in capsys.readouterr().err
+
+
+def expected_count(project: Path, tmp_path: Path) -> int:
+    return Export(project, tmp_path).count
 
 
 @pytest.mark.parametrize(("argv", "message"), [
