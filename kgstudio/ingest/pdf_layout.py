@@ -93,13 +93,21 @@ def text_blocks(page_dict: dict, skip: Sequence[Rect] = ()) -> PageLines:
         flat, turned = [], []
         for line in block["lines"]:
             spans = [s for s in line["spans"] if s["text"]]
-            text = "".join(s["text"] for s in spans)
-            undecodable += text.count("\ufffd")
-            text = text.replace("\ufffd", " ")
-            if not text.strip() or _centre_in(line["bbox"], skip):
+            if len(spans) == 1:  # most lines: one font throughout
+                main = spans[0]
+                text = main["text"]
+            else:
+                text = "".join(s["text"] for s in spans)
+            if "\ufffd" in text:
+                undecodable += text.count("\ufffd")
+                text = text.replace("\ufffd", " ")
+            if not text.strip() or (skip and _centre_in(line["bbox"], skip)):
                 continue
-            main = max(spans, key=lambda s: len(s["text"].strip()))
-            bold = all(s["flags"] & BOLD_FLAG for s in spans if s["text"].strip())
+            if len(spans) == 1:
+                bold = bool(main["flags"] & BOLD_FLAG)  # its text is not blank: checked above
+            else:
+                main = max(spans, key=lambda s: len(s["text"].strip()))
+                bold = all(s["flags"] & BOLD_FLAG for s in spans if s["text"].strip())
             entry = Line(tuple(line["bbox"]), text, round(main["size"] * 2) / 2, bold)
             dx, dy = line["dir"]
             (flat if dx > 0.99 and abs(dy) < 0.05 else turned).append(entry)
@@ -209,7 +217,7 @@ def join_paragraphs(items: list[Item]) -> list[Item]:
     for item in items:
         previous = joined[-1] if joined else None
         if (isinstance(previous, TextBlock) and isinstance(item, TextBlock)
-                and _continues(previous, item, _right_edge(previous, blocks))):
+                and _continues(previous, item, blocks)):
             previous.extend(item)
         else:
             joined.append(item)
@@ -217,22 +225,24 @@ def join_paragraphs(items: list[Item]) -> list[Item]:
 
 
 def _right_edge(block: TextBlock, blocks: list[TextBlock]) -> float:
-    return max(other.bbox[2] for other in blocks if abs(other.bbox[0] - block.bbox[0]) <= 3)
+    x0 = block.bbox[0]
+    return max(other.bbox[2] for other in blocks if abs(other.bbox[0] - x0) <= 3)
 
 
-def _continues(upper: TextBlock, lower: TextBlock, right: float) -> bool:
+def _continues(upper: TextBlock, lower: TextBlock, blocks: list[TextBlock]) -> bool:
     if upper.kind != "text" or lower.kind != "text":
         return False
     last, first = upper.lines[-1], lower.lines[0]
     height = last.bbox[3] - last.bbox[1]
-    width = right - upper.bbox[0]
-    return (
-        abs(last.size - first.size) <= 0.5
-        and abs(first.bbox[0] - upper.bbox[0]) <= 3  # no indent, same left edge
-        and -1 <= first.bbox[1] - last.bbox[3] <= height  # no more than a line of space between
-        and last.bbox[2] >= right - 0.1 * width  # the upper block's last line runs to the margin
-        and not last.text.rstrip().endswith((".", ":", "!", "?"))
-    )
+    if not (abs(last.size - first.size) <= 0.5
+            and abs(first.bbox[0] - upper.bbox[0]) <= 3  # no indent, same left edge
+            and -1 <= first.bbox[1] - last.bbox[3] <= height  # no more than a line of space between
+            and not last.text.rstrip().endswith((".", ":", "!", "?"))):
+        return False
+    # the upper block's last line runs to the margin: the right edge of the text (a pass over the
+    # page's blocks, so it comes last)
+    right = _right_edge(upper, blocks)
+    return last.bbox[2] >= right - 0.1 * (right - upper.bbox[0])
 
 
 def block_text(lines: Sequence[Line]) -> str:

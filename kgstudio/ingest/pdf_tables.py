@@ -274,26 +274,39 @@ def _inside(inner: Sequence[float], outer: Sequence[float]) -> bool:
 # page of the shared PDFs), and the two transforms done as MuPDF does them in single precision.
 # Only "bold" may differ; it feeds Table.header, which kgstudio never reads. A page whose
 # transformation matrix is not the plain flip (a crop box not at the origin, a user unit) is left
-# to PyMuPDF's own function.
+# to PyMuPDF's own function. Its ``chars_in_rect`` (is a grid's box holding text?) is swapped for the
+# same test with the box's corners read once.
 
 _PATCH_LOCK = threading.Lock()
 
 
 @contextmanager
 def _quick_chars() -> Iterator[None]:
-    """Run ``page.find_tables`` with :func:`_make_chars` in place of PyMuPDF's ``make_chars``."""
+    """Run ``page.find_tables`` with :func:`_make_chars` and :func:`_chars_in_rect` in place of PyMuPDF's own."""
     from pymupdf import table as pymupdf_table
 
     original = getattr(pymupdf_table, "make_chars", None)
     if original is None or not hasattr(pymupdf_table, "FLAGS") or not hasattr(pymupdf_table, "CHARS"):
         yield  # a PyMuPDF whose table module is built differently: leave it alone
         return
+    original_in_rect = getattr(pymupdf_table, "chars_in_rect", None)
     with _PATCH_LOCK:
         pymupdf_table.make_chars = lambda page, clip=None: _make_chars(pymupdf_table, original, page, clip)
+        if original_in_rect is not None:
+            pymupdf_table.chars_in_rect = _chars_in_rect
         try:
             yield
         finally:
             pymupdf_table.make_chars = original
+            if original_in_rect is not None:
+                pymupdf_table.chars_in_rect = original_in_rect
+
+
+def _chars_in_rect(chars, rect) -> bool:
+    """``pymupdf.table.chars_in_rect``: whether a character lies wholly in ``rect``, with the rectangle's
+    corners read once rather than once a character (a ``pymupdf.Rect`` index is a Python call)."""
+    x0, y0, x1, y1 = rect[0], rect[1], rect[2], rect[3]
+    return any(x0 <= c["x0"] and c["x1"] <= x1 and y0 <= c["y0"] and y1 >= c["y1"] for c in chars)
 
 
 def _make_chars(module, original, page, clip=None):
