@@ -35,11 +35,12 @@ from kgstudio.domain import EditRecord, TripleStatus
 from kgstudio.errors import KgstudioError
 from kgstudio.gui.status import plural
 from kgstudio.pipeline.extract import project_ontology
+from kgstudio.pipeline.contracts import OntologyIndex
 from kgstudio.pipeline.reflect import (
     ProposedChange,
     ReflectionReport,
     apply_proposal,
-    compliance,
+    check,
     load_triples,
     propose_reflection,
 )
@@ -77,9 +78,13 @@ class ReflectionActions(QObject):
         self.view: ReflectionView | None = None
         self.last_report: ReflectionReport | None = None
         self.steps = 2
+        window.edits.changed.connect(self._follow_graph)
         self.update_actions()
 
     def update_actions(self) -> None:
+        if self.view is not None and self.view.project is not self.window.project:
+            self.view.close()  # its project was closed
+            self.view = None
         has_project = self.window.project is not None
         entities, triple = self._selection()
         self.selection_action.setEnabled(has_project and (bool(entities) or triple is not None))
@@ -119,32 +124,37 @@ class ReflectionActions(QObject):
         settings, factory, steps = panel.settings(), panel.backend_factory, self.steps
 
         def work(progress, cancel):  # type: ignore[no-untyped-def]
-            if selection is not None:
-                ids = neighbourhood(project, *selection)
-            else:
-                ids = [t.id for t in load_triples(project)]
-            if not ids:
-                return ids, ReflectionReport(applied=False)
+            progress(0, None, "reading the triples")
+            views = load_triples(project, neighbourhood(project, *selection) if selection is not None else None)
+            # Which judged triples pass every rule, worked out here once: the view then counts the
+            # compliance "now" without reading the store on the GUI thread.
+            index = OntologyIndex(project_ontology(project))
+            passes = {view.id: not check(view, index) for view in views}
+            if not views:
+                return passes, ReflectionReport(applied=False)
             backend = factory() if factory is not None else None  # created on this thread, as the Run panel does
             model = getattr(backend, "identity", None) if backend is not None else None
             try:
-                return ids, propose_reflection(project, settings, steps=steps, triple_ids=ids, progress=progress,
-                                               cancel=cancel, backend=backend, model=model)
+                return passes, propose_reflection(project, settings, steps=steps, triple_ids=list(passes),
+                                                  progress=progress, cancel=cancel, backend=backend, model=model)
             finally:
                 if backend is not None:
                     backend.close()
 
         self.window.start_task("Reflection", work, lambda result: self._show(project, *result))  # type: ignore[misc]
 
-    def _show(self, project: Project, triple_ids: list[int], report: ReflectionReport) -> None:
+    def _show(self, project: Project, passes: dict[int, bool], report: ReflectionReport) -> None:
         if project is not self.window.project:
             return  # the project was closed meanwhile
         self.last_report = report
         if self.view is not None:
             self.view.close()
-        self.view = ReflectionView(project, report, triple_ids, self._apply, self.window)
-        self.window.edits.changed.connect(self.view.follow_graph)
+        self.view = ReflectionView(project, report, passes, self._apply, self.window)
         self.view.show()  # a new window comes up in front
+
+    def _follow_graph(self, _changes: object = None) -> None:
+        if self.view is not None and self.view.project is self.window.project:
+            self.view.follow_graph()
 
     def _apply(self, change: ProposedChange, run_id: int | None) -> EditRecord | None:
         history = self.window.history
@@ -165,12 +175,13 @@ class ReflectionActions(QObject):
 class ReflectionView(QDialog):
     """What reflection proposes, one row per change: Accept, Reject, Accept All; compliance before and after.
 
-    ``triple_ids`` are the triples reflection judged (for the compliance);
-    ``apply(change, run_id)`` carries out one accepted change (an edit) and
+    ``passes`` says for each triple reflection judged whether it passed every
+    rule (the compliance before; "now" leaves out the accepted changes'
+    triples, as the core's compliance after does); ``apply(change, run_id)`` carries out one accepted change (an edit) and
     returns its record, or None when it failed (the caller says why).
     """
 
-    def __init__(self, project: Project, report: ReflectionReport, triple_ids: list[int],
+    def __init__(self, project: Project, report: ReflectionReport, passes: dict[int, bool],
                  apply: Callable[[ProposedChange, int | None], EditRecord | None],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -180,7 +191,7 @@ class ReflectionView(QDialog):
         self.project, self.report, self._apply = project, report, apply
         self.changes = list(report.proposals)
         self.states = [PROPOSED] * len(self.changes)
-        self._triple_ids = sorted(set(triple_ids) | {c.triple_id for c in self.changes})
+        self._passes = passes
 
         self.summary = QLabel(self._summary())
         self.summary.setWordWrap(True)
@@ -251,11 +262,12 @@ class ReflectionView(QDialog):
         self.accept_rows([row for row, state in enumerate(self.states) if state == PROPOSED])
 
     def compliance_now(self) -> float:
-        """Share of the judged triples still in the graph (not rejected) that pass every rule."""
-        views = load_triples(self.project, self._triple_ids) if self._triple_ids else []
-        return compliance(views, project_ontology(self.project))
+        """Share of the judged triples not taken out by an accepted change that pass every rule."""
+        out = {change.triple_id for change, state in zip(self.changes, self.states) if state == ACCEPTED}
+        left = [passed for triple_id, passed in self._passes.items() if triple_id not in out]
+        return sum(left) / len(left) if left else 1.0
 
-    def follow_graph(self, _changes: object = None) -> None:
+    def follow_graph(self) -> None:
         """After an edit elsewhere (Edit ▸ Undo): an accepted change whose triple is back is proposed again."""
         if not self.changes:
             return

@@ -332,6 +332,8 @@ class _Reflector:
         if self.use_critic:
             critic = self._ask(self.critic.messages(ontology=self.ontology_text, text=passage or "(no passage)",
                                                     triples=numbered, checks=checks), _issues_schema(len(group)))
+            if self.report.cancelled:
+                return False  # stopped mid-answer: no corrector, no change
         issues: dict[int, str] = {n: "; ".join(msgs) for n, msgs in findings.items() if msgs}
         for item in (critic or {}).get("issues", []):
             n = item.get("triple") if isinstance(item, dict) else None
@@ -343,6 +345,8 @@ class _Reflector:
         answer = self._ask(self.corrector.messages(ontology=self.ontology_text, text=passage or "(no passage)",
                                                   triples=numbered, issues=listed),
                            _corrections_schema(len(group), self.ontology.ontology))
+        if self.report.cancelled:
+            return False  # an unanswered corrector must not turn every issue into a drop
         corrections = {c["triple"]: c for c in (answer or {}).get("corrections", [])
                        if isinstance(c, dict) and isinstance(c.get("triple"), int)}
         for n, problem in sorted(issues.items()):

@@ -4,6 +4,7 @@ context menu, see each proposed change with its reason, accept some, undo one.""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from kgstudio.domain import TripleStatus
 from kgstudio.edit import AddEntity, EditHistory
 from kgstudio.gui.main_window import MainWindow
+from kgstudio.llm.backend import Completion
 from kgstudio.pipeline.extract import project_ontology
 from kgstudio.pipeline.importing import import_paths
 from kgstudio.store import Project
@@ -175,6 +177,40 @@ def test_reflect_on_whole_graph_from_the_run_menu(
     assert set(statuses(window, ids).values()) == {"candidate"}
     assert view.accept_all_button.isEnabled()  # type: ignore[union-attr]  # all proposed again
     assert window.errors == []
+    window.close_project()
+    assert not view.isVisible() and window.reflection.view is None  # type: ignore[union-attr]
+
+
+class StallingCritic(CriticBackend):
+    """Answers only once cancelled, as a generation stopped by the cancel token does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+
+    def chat(self, messages, *, max_tokens=256, temperature=0.0, json_schema=None, cancel=None):  # type: ignore[no-untyped-def]
+        self.asked.set()
+        while cancel is not None and not cancel.cancelled:
+            time.sleep(0.01)
+        return Completion("", 0, 0, "cancelled")
+
+
+def test_cancel_stops_reflection_and_changes_nothing(
+    window: MainWindow, messy_cv: tuple[Path, dict[str, int]], qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    path, ids = messy_cv
+    assert window.open_project(path)
+    wait_for_tasks(window, qtbot)
+    backend = StallingCritic()
+    window.run_panel.backend_factory = lambda: backend
+    window.reflection.reflect(None)
+    qtbot.waitUntil(backend.asked.is_set, timeout=60_000)
+    window.task_progress.cancel_button.click()
+    wait_for_tasks(window, qtbot, timeout=10_000)
+    view = window.reflection.view
+    assert view is not None and window.reflection.last_report.cancelled  # type: ignore[union-attr]
+    assert "Cancelled" in view.summary.text() and view.row_texts() == []  # no drop made up from a cut answer
+    assert set(statuses(window, ids).values()) == {"candidate"}
 
 
 def test_reflect_without_a_selection_or_model_says_why(window: MainWindow, messy_cv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -208,3 +208,28 @@ def test_a_selection_reflects_on_those_triples_only(messy: dict) -> None:
     with project.repositories() as repos:
         assert repos.graph.triple(ids["loop"]).status == TripleStatus.CANDIDATE  # outside the selection
     assert {t.id for t in load_triples(project, [ids["good"]])} == {ids["good"]}
+
+
+class CancellingCritic(CriticBackend):
+    """The user cancels while the critic is answering: the generation stops as llama.cpp's does."""
+
+    def __init__(self, token: CancelToken) -> None:
+        super().__init__()
+        self.token = token
+
+    def chat(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        self.token.cancel()
+        self.calls.append("cancelled")
+        return Completion("", 10, 0, "cancelled")
+
+
+@pytest.mark.parametrize("apply", [True, False])
+def test_cancel_during_the_critic_changes_nothing(messy: dict, apply: bool) -> None:
+    project, ids = messy["project"], messy["ids"]
+    token = CancelToken()
+    backend = CancellingCritic(token)
+    report = run_reflection(project, backend=backend, cancel=token, apply=apply)
+    assert report.cancelled and backend.calls == ["cancelled"]  # no corrector request after the cancel
+    assert report.proposals == [] and report.changes == []  # the rule findings are not dropped unasked
+    with project.repositories() as repos:
+        assert {repos.graph.triple(i).status for i in ids.values()} == {TripleStatus.CANDIDATE}
