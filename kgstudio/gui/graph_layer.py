@@ -38,6 +38,9 @@ NODE_RADIUS = 5.0
 POINT_SIZE = 3.0
 EDGE_PIECE = 40.0  # an edited edge is redrawn in pieces this long (pixels)
 SETTLE_MS = 90  # after a zoom gesture stops, redraw sharp
+OCCLUDED_EDGE = 12  # dense views: edges up to this long (pixels) are drawn only if a pixel of them shows
+DENSITY_CELL = 8  # dense views: long edges are counted in cells this wide (pixels)...
+SATURATED = 4.0  # ...and where they cross each pixel this many times on average, drawn as one aggregate
 
 PALETTE = [QColor(c) for c in (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
@@ -64,31 +67,61 @@ class _Cache:
 
 @dataclass
 class _Geometry:
+    """Device positions at one zoom, as contiguous float32 columns; edge columns are made when first needed."""
+
     key: tuple
     dx: float  # the pan offset the positions below were computed at
     dy: float
-    xy: np.ndarray  # node positions in device pixels
-    a: np.ndarray  # edge starts
-    b: np.ndarray  # edge ends
-    lo: np.ndarray  # edge bounding boxes
-    hi: np.ndarray
+    x: np.ndarray  # node positions in device pixels
+    y: np.ndarray
+    src: np.ndarray  # the edges' ends (node indices)
+    dst: np.ndarray
+    box: tuple[float, float, float, float]  # the shown nodes' extent: left, top, right, bottom
     view_nodes: int  # shown nodes inside the view when computed (chooses the level of detail)
-    _columns: tuple[np.ndarray, ...] | None = None
-    _short: np.ndarray | None = None
+    _ends: tuple[np.ndarray, ...] | None = None
+    _boxes: tuple[np.ndarray, ...] | None = None
+    _extent: np.ndarray | None = None
 
-    @property
-    def short(self) -> np.ndarray:
-        """Edges shorter than a dense view's node square: they lie under their two ends' squares."""
-        if self._short is None:
-            self._short = np.abs(self.b - self.a).max(axis=1) < POINT_SIZE
-        return self._short
+    def ends(self) -> tuple[np.ndarray, ...]:
+        """Edge starts and ends as four columns (a x, a y, b x, b y)."""
+        if self._ends is None:
+            self._ends = (self.x[self.src], self.y[self.src], self.x[self.dst], self.y[self.dst])
+        return self._ends
 
-    def columns(self) -> tuple[np.ndarray, ...]:
-        """The edge boxes as four contiguous columns (lo x, lo y, hi x, hi y)."""
-        if self._columns is None:
-            self._columns = tuple(np.ascontiguousarray(c) for c in (self.lo[:, 0], self.lo[:, 1],
-                                                                    self.hi[:, 0], self.hi[:, 1]))
-        return self._columns
+    def boxes(self) -> tuple[np.ndarray, ...]:
+        """The edge boxes as four columns (lo x, lo y, hi x, hi y)."""
+        if self._boxes is None:
+            ax, ay, bx, by = self.ends()
+            self._boxes = (np.minimum(ax, bx), np.minimum(ay, by), np.maximum(ax, bx), np.maximum(ay, by))
+        return self._boxes
+
+    def extent(self) -> np.ndarray:
+        """Each edge's length along its longer axis (pixels)."""
+        if self._extent is None:
+            ax, ay, bx, by = self.ends()
+            self._extent = np.maximum(np.abs(bx - ax), np.abs(by - ay))
+        return self._extent
+
+    def within(self, left: float, top: float, right: float, bottom: float) -> bool:
+        """Whether every shown node (and so every shown edge) lies inside this rectangle."""
+        x0, y0, x1, y1 = self.box
+        return x0 >= left and x1 <= right and y0 >= top and y1 <= bottom
+
+    def node_moved(self, node: int, edges: np.ndarray) -> None:
+        """Follow one node to its new place: its edges' columns are patched, the rest kept."""
+        x, y = self.x[node], self.y[node]
+        x0, y0, x1, y1 = self.box
+        self.box = (min(x0, x), min(y0, y), max(x1, x), max(y1, y))  # may only grow: still a bound
+        if self._ends is not None:
+            ax, ay, bx, by = self._ends
+            ax[edges], ay[edges] = self.x[self.src[edges]], self.y[self.src[edges]]
+            bx[edges], by[edges] = self.x[self.dst[edges]], self.y[self.dst[edges]]
+            if self._boxes is not None:
+                lo_x, lo_y, hi_x, hi_y = self._boxes
+                lo_x[edges], hi_x[edges] = np.minimum(ax[edges], bx[edges]), np.maximum(ax[edges], bx[edges])
+                lo_y[edges], hi_y[edges] = np.minimum(ay[edges], by[edges]), np.maximum(ay[edges], by[edges])
+            if self._extent is not None:
+                self._extent[edges] = np.maximum(np.abs(bx[edges] - ax[edges]), np.abs(by[edges] - ay[edges]))
 
 
 _STATUS_ORDER = ["accepted", "inferred", "candidate", "rejected"]
@@ -124,6 +157,7 @@ class GraphLayer(pg.GraphicsObject):
         self._last_scaled: tuple[float, float, float, float] | None = None
         self._view_rect = QRectF(0, 0, 1, 1)
         self._geom: _Geometry | None = None
+        self._node_layer: QImage | None = None
         self._color_table: list[QColor] = [NO_CLASS]
         self._argb_table = np.array([NO_CLASS.rgba()], np.uint32)
         self._color_index = np.zeros(0, np.int16)
@@ -344,9 +378,9 @@ class GraphLayer(pg.GraphicsObject):
         subset = self._edges_meeting(geometry, transform, union)
         ox, oy = transform[2] - geometry.dx, transform[3] - geometry.dy
         grown = union.adjusted(-ox - NODE_RADIUS - 2, -oy - NODE_RADIUS - 2, -ox + NODE_RADIUS + 2, -oy + NODE_RADIUS + 2)
-        xy = geometry.xy
-        node_subset = np.flatnonzero(self.node_visible & (xy[:, 0] >= grown.left()) & (xy[:, 0] <= grown.right())
-                                     & (xy[:, 1] >= grown.top()) & (xy[:, 1] <= grown.bottom()))
+        x, y = geometry.x, geometry.y
+        node_subset = np.flatnonzero(self.node_visible & (x >= grown.left()) & (x <= grown.right())
+                                     & (y >= grown.top()) & (y <= grown.bottom()))
         for rect in rects:
             self.render(painter, transform, rect, fill=True, among=subset, among_nodes=node_subset)
         painter.end()
@@ -359,17 +393,24 @@ class GraphLayer(pg.GraphicsObject):
         """Edges whose box meets ``clip``; with ``skip_short``, not those hidden under their ends' squares."""
         ox, oy = transform[2] - geometry.dx, transform[3] - geometry.dy
         left, top, right, bottom = clip.left() - ox, clip.top() - oy, clip.right() - ox, clip.bottom() - oy
-        # Column-wise (contiguous) comparisons: about twice as fast as on (n, 2) arrays.
-        lo_x, lo_y, hi_x, hi_y = geometry.columns()
-        mask = self.edge_visible & (lo_x <= right) & (hi_x >= left) & (lo_y <= bottom) & (hi_y >= top)
+        if geometry.within(left, top, right, bottom):
+            mask = self.edge_visible  # the whole graph is in the clip (zoomed to fit): nothing to cull
+        else:
+            lo_x, lo_y, hi_x, hi_y = geometry.boxes()
+            mask = self.edge_visible & (lo_x <= right) & (hi_x >= left) & (lo_y <= bottom) & (hi_y >= top)
         if skip_short:
-            mask &= ~geometry.short
+            # Shorter than this, an edge's rounded length is at most a square's width: its squares cover it.
+            mask = mask & (geometry.extent() >= POINT_SIZE - 1)
         return np.flatnonzero(mask)
 
     def render(self, p: QPainter, transform: tuple[float, float, float, float], clip: QRectF,
                fill: bool = False, among: np.ndarray | None = None,
                among_nodes: np.ndarray | None = None) -> None:
-        """Draw the static graph inside ``clip`` (device pixels) with painter ``p`` in device coordinates."""
+        """Draw the static graph inside ``clip`` (device pixels) with painter ``p`` in device coordinates.
+
+        Dense views on a raster picture (the cache) write the node squares straight into pixels with
+        numpy (:meth:`_splat_nodes`) and leave out the edges that the squares hide (:meth:`_unhidden_edges`).
+        """
         data = self.data
         assert data is not None
         geometry = self._geometry(transform)
@@ -381,44 +422,71 @@ class GraphLayer(pg.GraphicsObject):
         if fill:
             p.fillRect(clip, self.background)
         p.translate(ox, oy)
-        xy = geometry.xy
+        x, y = geometry.x, geometry.y
         margin = NODE_RADIUS + 2
-        pool = np.flatnonzero(self.node_visible) if among_nodes is None else among_nodes
-        pxy = xy[pool]
-        nodes = pool[(pxy[:, 0] >= left - margin) & (pxy[:, 0] <= right + margin)
-                     & (pxy[:, 1] >= top - margin) & (pxy[:, 1] <= bottom + margin)]
+        box = (left - margin, top - margin, right + margin, bottom + margin)
+        if among_nodes is None and geometry.within(*box):
+            nodes = np.flatnonzero(self.node_visible)  # all in the clip: nothing to cull
+        else:
+            pool = np.flatnonzero(self.node_visible) if among_nodes is None else among_nodes
+            px, py = x[pool], y[pool]
+            nodes = pool[(px >= box[0]) & (px <= box[2]) & (py >= box[1]) & (py <= box[3])]
         if self.floating is not None:
             nodes = nodes[nodes != self.floating]
         # The level of detail is chosen from the whole view, so a strip looks like its neighbours.
         dense = geometry.view_nodes > DENSE_NODES
         labels = geometry.view_nodes <= LABEL_NODES
+        image = p.device()
+        raster = dense and isinstance(image, QImage) and image.format() == QImage.Format.Format_ARGB32_Premultiplied
         if among is None:
-            edge_idx = self._edges_meeting(geometry, transform, clip, skip_short=dense)
+            edge_idx = self._edges_meeting(geometry, transform, clip, skip_short=dense and not raster)
         else:
-            lo, hi = geometry.lo[among], geometry.hi[among]
-            edge_idx = among[(lo[:, 0] <= right) & (hi[:, 0] >= left) & (lo[:, 1] <= bottom) & (hi[:, 1] >= top)]
+            lo_x, lo_y, hi_x, hi_y = (c[among] for c in geometry.boxes())
+            edge_idx = among[(lo_x <= right) & (hi_x >= left) & (lo_y <= bottom) & (hi_y >= top)]
+            if dense and not raster:
+                edge_idx = edge_idx[geometry.extent()[edge_idx] >= POINT_SIZE - 1]
         if self.floating is not None:
             edge_idx = edge_idx[(data.src[edge_idx] != self.floating) & (data.dst[edge_idx] != self.floating)]
-        if dense and among is not None:
-            edge_idx = edge_idx[~geometry.short[edge_idx]]
-        a, b = geometry.a[edge_idx], geometry.b[edge_idx]
+        in_view = drawn = int(len(edge_idx))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, not dense)
-        self._draw_edges(p, edge_idx, a, b)
-        if not dense and len(edge_idx) <= LABEL_EDGES:
-            self._draw_edge_labels(p, edge_idx, a, b)
-        image = p.device()
-        if dense and isinstance(image, QImage) and image.format() == QImage.Format.Format_ARGB32_Premultiplied:
-            self._splat_nodes(image, nodes, xy + (ox, oy), clip)
+        if raster:
+            ratio = image.devicePixelRatio()  # type: ignore[union-attr]
+            # Node centres in the picture's pixels, rounded once: squares and edge ends agree exactly.
+            cx = np.rint((x + ox) * ratio).astype(np.int32)
+            cy = np.rint((y + oy) * ratio).astype(np.int32)
+            whole = clip.width() * clip.height() * 4 >= self._view_rect.width() * self._view_rect.height()
+            if whole:
+                # The squares go on a layer of their own first, so an edge that they would hide entirely
+                # is known before it is drawn (at fit zoom on a big graph: nearly all of them).
+                layer = self._node_layer_for(image)  # type: ignore[arg-type]
+                self._splat_nodes(layer, nodes, cx[nodes], cy[nodes], clip)
+                edge_idx = self._unhidden_edges(layer, edge_idx, cx, cy)
+                edge_idx = self._aggregate_long_edges(p, image, edge_idx, cx, cy)  # type: ignore[arg-type]
+                self._draw_edges(p, geometry, edge_idx)
+                p.save()
+                p.resetTransform()
+                p.drawImage(QPointF(0, 0), layer)
+                p.restore()
+            else:  # a strip or a patch: few of either
+                edge_idx = self._unhidden_edges(None, edge_idx, cx, cy)
+                self._draw_edges(p, geometry, edge_idx)
+                self._splat_nodes(image, nodes, cx[nodes], cy[nodes], clip)  # type: ignore[arg-type]
+            drawn = int(len(edge_idx))
         else:
-            self._draw_nodes(p, nodes, xy, dense)
+            self._draw_edges(p, geometry, edge_idx)
+            if not dense and len(edge_idx) <= LABEL_EDGES:
+                self._draw_edge_labels(p, geometry, edge_idx)
+            self._draw_nodes(p, nodes, x[nodes], y[nodes], dense)
         if labels:
-            self._draw_labels(p, nodes, xy)
+            self._draw_labels(p, nodes, x[nodes], y[nodes])
         p.restore()
-        self.last_render.update(nodes=int(len(nodes)), edges=int(len(edge_idx)), dense=bool(dense),
+        # "edges": shown edges in the clip (it decides whether hovering looks for an edge); "edges_drawn":
+        # those drawn one by one, the rest being hidden under node squares or in an aggregate.
+        self.last_render.update(nodes=int(len(nodes)), edges=in_view, edges_drawn=drawn, dense=bool(dense),
                                 labels=bool(labels))
 
     def _geometry(self, transform: tuple[float, float, float, float]) -> _Geometry:
-        """Device positions of every node and edge end at this zoom (kept until zoom or data change)."""
+        """Device positions of every node at this zoom (kept until zoom or data change)."""
         data = self.data
         assert data is not None
         sx, sy, dx, dy = transform
@@ -426,12 +494,21 @@ class GraphLayer(pg.GraphicsObject):
         geometry = self._geom
         if geometry is not None and geometry.key == key:
             return geometry
-        xy = (data.pos * (sx, sy) + (dx, dy)).astype(np.float32)
-        a, b = xy[data.src], xy[data.dst]
+        x = (data.pos[:, 0] * sx + dx).astype(np.float32)
+        y = (data.pos[:, 1] * sy + dy).astype(np.float32)
+        shown = self.node_visible
+        if shown.any():
+            xs, ys = x[shown], y[shown]
+            box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+        else:
+            box = (0.0, 0.0, -1.0, -1.0)
         rect = self._view_rect
-        inside = self.node_visible & (xy[:, 0] >= rect.left()) & (xy[:, 0] <= rect.right()) \
-            & (xy[:, 1] >= rect.top()) & (xy[:, 1] <= rect.bottom())
-        self._geom = _Geometry(key, dx, dy, xy, a, b, np.minimum(a, b), np.maximum(a, b), int(inside.sum()))
+        if box[0] >= rect.left() and box[2] <= rect.right() and box[1] >= rect.top() and box[3] <= rect.bottom():
+            view_nodes = int(shown.sum())
+        else:
+            view_nodes = int((shown & (x >= rect.left()) & (x <= rect.right())
+                              & (y >= rect.top()) & (y <= rect.bottom())).sum())
+        self._geom = _Geometry(key, dx, dy, x, y, data.src, data.dst, box, view_nodes)
         return self._geom
 
     def moved(self, node: int) -> None:
@@ -440,28 +517,26 @@ class GraphLayer(pg.GraphicsObject):
         if data is None or geometry is None:
             return
         sx, sy = geometry.key[0], geometry.key[1]
-        geometry.xy[node] = data.pos[node] * (sx, sy) + (geometry.dx, geometry.dy)
-        edges = data.incident_edges([node])
-        geometry.a[edges] = geometry.xy[data.src[edges]]
-        geometry.b[edges] = geometry.xy[data.dst[edges]]
-        geometry.lo[edges] = np.minimum(geometry.a[edges], geometry.b[edges])
-        geometry.hi[edges] = np.maximum(geometry.a[edges], geometry.b[edges])
-        geometry._columns = None
-        geometry._short = None
+        geometry.x[node] = data.pos[node, 0] * sx + geometry.dx
+        geometry.y[node] = data.pos[node, 1] * sy + geometry.dy
+        geometry.node_moved(node, data.incident_edges([node]))
         geometry.key = (sx, sy, data.version, *geometry.key[3:])
 
-    def _draw_edges(self, p: QPainter, edge_idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    def _draw_edges(self, p: QPainter, geometry: _Geometry, edge_idx: np.ndarray) -> None:
         data = self.data
         assert data is not None
         if not len(edge_idx):
             return
         codes = self._status_code(edge_idx)
+        s, d = data.src[edge_idx], data.dst[edge_idx]
+        x, y = geometry.x, geometry.y
         for code in np.unique(codes).tolist():
             which = codes == code
             status = _STATUS_ORDER[code]
             self._lines.resize(int(which.sum()))
             buffer = self._lines.ndarray()
-            buffer[:, 0:2], buffer[:, 2:4] = a[which], b[which]
+            ws, wd = s[which], d[which]
+            buffer[:, 0], buffer[:, 1], buffer[:, 2], buffer[:, 3] = x[ws], y[ws], x[wd], y[wd]
             pen = QPen(EDGE_COLORS.get(status, EDGE_COLORS["accepted"]))
             pen.setCosmetic(True)
             pen.setWidthF(1.0)
@@ -470,6 +545,135 @@ class GraphLayer(pg.GraphicsObject):
             p.setPen(pen)
             p.drawLines(*self._lines.drawargs())
 
+    def _node_layer_for(self, image: QImage) -> QImage:
+        """A transparent picture the size of ``image`` for the node squares (kept for the next frame)."""
+        layer = self._node_layer
+        if layer is None or layer.size() != image.size():
+            layer = self._node_layer = QImage(image.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        layer.setDevicePixelRatio(image.devicePixelRatio())
+        layer.fill(0)
+        return layer
+
+    def _unhidden_edges(self, squares: QImage | None, edge_idx: np.ndarray, cx: np.ndarray,
+                        cy: np.ndarray) -> np.ndarray:
+        """Dense views: the edges that will show from under the node squares.
+
+        ``cx``, ``cy`` are every node's centre in the picture's pixels. An edge no longer than its end
+        squares are wide lies wholly under them. With ``squares`` (the squares already on a transparent
+        layer), an edge up to :data:`OCCLUDED_EDGE` pixels long is kept only if one of its pixels between
+        the end squares is still transparent there: the pixels are the ones a 1-pixel line takes, one per
+        step along its longer axis, so the test is exact, not a guess. Longer edges are kept.
+        An :data:`OCCLUDED_EDGE` of 0 turns the test off (every edge drawn, for comparisons).
+        """
+        if not len(edge_idx) or OCCLUDED_EDGE <= 0:
+            return edge_idx
+        data = self.data
+        assert data is not None
+        ratio = squares.devicePixelRatio() if squares is not None else 1.0
+        half = int(POINT_SIZE * ratio) // 2
+        if len(edge_idx) == len(data.src):
+            s, d = data.src, data.dst  # every edge: no need to gather
+        else:
+            s, d = data.src[edge_idx], data.dst[edge_idx]
+        ax, ay = cx[s], cy[s]
+        ddx, ddy = cx[d] - ax, cy[d] - ay
+        length = np.maximum(np.abs(ddx), np.abs(ddy))
+        shows = length > 2 * half + 1  # longer than two half squares and the centre pixel
+        if squares is None:
+            return edge_idx[shows]
+        flat = np.frombuffer(squares.constBits(), np.uint32)
+        width, height, stride = squares.width(), squares.height(), squares.bytesPerLine() // 4
+        near = np.flatnonzero(shows & (length <= OCCLUDED_EDGE * ratio))
+        near = near[np.argsort(length[near], kind="stable")]  # grouped by length: one array shape per group
+        bounds = np.searchsorted(length[near], np.arange(2 * half + 2, int(OCCLUDED_EDGE * ratio) + 2))
+        # Every node lies in the picture (the usual case at fit zoom): so do the pixels between two of them.
+        inside_all = bool(cx.min() >= 0 and cx.max() < width and cy.min() >= 0 and cy.max() < height)
+        for span, (begin, stop) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist()), start=2 * half + 2):
+            if begin == stop:
+                continue
+            which = near[begin:stop]
+            k = np.arange(half + 1, span - half, dtype=np.float32) / np.float32(span)  # the steps between squares
+            px = ax[which, None] + np.rint(ddx[which, None] * k).astype(np.int32)
+            py = ay[which, None] + np.rint(ddy[which, None] * k).astype(np.int32)
+            if inside_all:
+                bare = flat[py * stride + px] == 0
+            else:
+                inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
+                bare = (flat[np.where(inside, py * stride + px, 0)] == 0) & inside
+            shows[which] = bare.any(axis=1)
+        return edge_idx[shows]
+
+    def _aggregate_long_edges(self, p: QPainter, image: QImage, edge_idx: np.ndarray, cx: np.ndarray,
+                              cy: np.ndarray) -> np.ndarray:
+        """Dense views: long edges that cross an area many times over are drawn as one aggregate.
+
+        QPainter counts how often long edges cross each :data:`DENSITY_CELL` cell, by drawing them into
+        a small picture (one pixel per cell) with additive blending. Where they cross each pixel
+        :data:`SATURATED` times or more on average, a pixel left bare between the node squares is one
+        that some edge crosses (all but about e^-4 of them), so those cells are filled with the edges'
+        colour, and the edges whose box lies wholly inside filled cells are not drawn one by one; the
+        others are returned, to be drawn. Zoomed in, the crossings thin out and every edge is drawn.
+        """
+        data = self.data
+        assert data is not None
+        ratio = image.devicePixelRatio()
+        cell = max(1, int(round(DENSITY_CELL * ratio)))
+        s, d = data.src[edge_idx], data.dst[edge_idx]
+        ax, ay, bx, by = cx[s], cy[s], cx[d], cy[d]
+        length = np.maximum(np.abs(bx - ax), np.abs(by - ay))
+        long = np.flatnonzero(length > OCCLUDED_EDGE * ratio)
+        area = float(np.ptp(cx)) * float(np.ptp(cy))
+        if float(length[long].sum()) < SATURATED * area / 2:
+            return edge_idx  # too few to fill much of the graph: not worth counting (drawing each is exact)
+        width, height = image.width(), image.height()
+        grid_w, grid_h = -(-width // cell), -(-height // cell)
+        codes = self._status_code(edge_idx[long])
+        counts = np.zeros((len(_STATUS_ORDER), grid_h, grid_w), np.int32)
+        tally = QImage(grid_w, grid_h, QImage.Format.Format_ARGB32_Premultiplied)
+        pen = QPen(QColor(255, 255, 255, 1))  # adds 1 to the alpha channel per crossing
+        pen.setCosmetic(True)
+        pen.setWidthF(1.0)
+        for code in np.unique(codes).tolist():
+            which = long[codes == code]
+            tally.fill(0)
+            painter = QPainter(tally)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
+            painter.setPen(pen)
+            self._lines.resize(len(which))
+            buffer = self._lines.ndarray()
+            buffer[:, 0], buffer[:, 1] = (ax[which] + 0.5) / cell, (ay[which] + 0.5) / cell
+            buffer[:, 2], buffer[:, 3] = (bx[which] + 0.5) / cell, (by[which] + 0.5) / cell
+            painter.drawLines(*self._lines.drawargs())
+            painter.end()
+            alpha = np.frombuffer(tally.constBits(), np.uint32).reshape(grid_h, tally.bytesPerLine() // 4)
+            counts[code] = alpha[:, :grid_w] >> 24
+        # A crossing of one cell stands for about `cell` pixels of edge spread over cell² pixels.
+        filled = _eroded(counts.sum(axis=0) >= SATURATED * cell)  # not the rim, where a cell is partly outside
+        if not filled.any():
+            return edge_idx
+        # Edges whose box has no unfilled cell: a summed-area table answers each with four look-ups.
+        table = np.zeros((grid_h + 1, grid_w + 1), np.int32)
+        table[1:, 1:] = (~filled).cumsum(axis=0).cumsum(axis=1)
+        x0, x1 = np.minimum(ax[long], bx[long]) // cell, np.maximum(ax[long], bx[long]) // cell + 1
+        y0, y1 = np.minimum(ay[long], by[long]) // cell, np.maximum(ay[long], by[long]) // cell + 1
+        x0, x1, y0, y1 = x0.clip(0, grid_w), x1.clip(0, grid_w), y0.clip(0, grid_h), y1.clip(0, grid_h)
+        absorbed = (table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]) == 0
+        if not absorbed.any():
+            return edge_idx
+        # Each filled cell takes the colour of the status most of its crossings have.
+        argb = np.array([EDGE_COLORS[name].rgba() | 0xFF000000 for name in _STATUS_ORDER], np.uint32)
+        colour = np.where(filled, argb[counts.argmax(axis=0)], np.uint32(0))  # unfilled: transparent
+        fill = QImage(colour.data, grid_w, grid_h, grid_w * 4, QImage.Format.Format_ARGB32_Premultiplied)
+        p.save()
+        p.resetTransform()
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # sharp cells, no blur at the rim
+        p.drawImage(QRectF(0, 0, grid_w * cell / ratio, grid_h * cell / ratio), fill)
+        p.restore()
+        keep = np.ones(len(edge_idx), bool)
+        keep[long[absorbed]] = False
+        self.last_render["aggregated"] = int(absorbed.sum())
+        return edge_idx[keep]
+
     def _status_code(self, edge_idx: np.ndarray) -> np.ndarray:
         data = self.data
         assert data is not None
@@ -477,78 +681,81 @@ class GraphLayer(pg.GraphicsObject):
             self._status_codes = np.array([_STATUS_CODE.get(s, 0) for s in data.status], np.int8)
         return self._status_codes[edge_idx]
 
-    def _draw_nodes(self, p: QPainter, nodes: np.ndarray, xy: np.ndarray, dense: bool) -> None:
-        data = self.data
-        assert data is not None
+    def _draw_nodes(self, p: QPainter, nodes: np.ndarray, x: np.ndarray, y: np.ndarray, dense: bool) -> None:
+        """Nodes as discs (or, dense, as squares) with QPainter; ``x``, ``y`` are their positions."""
         colors = self._color_index[nodes]
         for code in np.unique(colors).tolist():
             color = self._color_table[code]
-            points = xy[nodes[colors == code]]
+            which = colors == code
             if dense:
                 pen = QPen(color)
                 pen.setWidthF(POINT_SIZE)
                 pen.setCapStyle(Qt.PenCapStyle.SquareCap)
                 p.setPen(pen)
-                p.drawPoints(pg.functions.arrayToQPolygonF(points[:, 0].astype(np.float64),
-                                                            points[:, 1].astype(np.float64)))
+                p.drawPoints(pg.functions.arrayToQPolygonF(x[which].astype(np.float64), y[which].astype(np.float64)))
             else:
                 p.setPen(QPen(color.darker(140), 1.0))
                 p.setBrush(QBrush(color))
-                for x, y in points.tolist():
-                    p.drawEllipse(QPointF(x, y), NODE_RADIUS, NODE_RADIUS)
+                for px, py in zip(x[which].tolist(), y[which].tolist()):
+                    p.drawEllipse(QPointF(px, py), NODE_RADIUS, NODE_RADIUS)
 
-    def _splat_nodes(self, image: QImage, nodes: np.ndarray, xy: np.ndarray, clip: QRectF) -> None:
-        """Dense views: write each node's square straight into the picture's pixels (numpy, no painter)."""
+    def _splat_nodes(self, image: QImage, nodes: np.ndarray, cx: np.ndarray, cy: np.ndarray, clip: QRectF) -> None:
+        """Dense views: write each node's square straight into the picture's pixels (numpy, no painter).
+
+        ``cx``, ``cy`` are the nodes' centres in the picture's pixels.
+        """
         if not len(nodes):
             return
         ratio = image.devicePixelRatio()
-        pixels = np.frombuffer(image.bits(), np.uint32).reshape(image.height(), image.bytesPerLine() // 4)
-        centre = np.rint(xy[nodes] * ratio).astype(np.int64)
         colors = self._argb_table[self._color_index[nodes]]
         half = int(POINT_SIZE * ratio) // 2
+        side = 2 * half + 1
         x0, y0 = max(0, int(np.floor(clip.left() * ratio))), max(0, int(np.floor(clip.top() * ratio)))
         x1 = min(image.width(), int(np.ceil(clip.right() * ratio)) + 1)
         y1 = min(image.height(), int(np.ceil(clip.bottom() * ratio)) + 1)
         stride = image.bytesPerLine() // 4
-        flat = pixels.reshape(-1)
-        cx, cy = centre[:, 0], centre[:, 1]
+        flat = np.frombuffer(image.bits(), np.uint32)
         inner = (cx - half >= x0) & (cx + half < x1) & (cy - half >= y0) & (cy + half < y1)
-        # Squares wholly inside the clip (nearly all): one flat assignment per pixel offset.
-        index, inner_colors = (cy[inner] * stride + cx[inner]), colors[inner]
+        # Squares wholly inside the clip (nearly all): one row of a square per assignment, through a view
+        # whose row i is the `side` pixels from pixel i on.
+        rows = np.lib.stride_tricks.as_strided(flat, shape=(len(flat) - side + 1, side), strides=(4, 4))
+        start = cy[inner] * stride + (cx[inner] - half)
+        inner_colors = np.repeat(colors[inner][:, None], side, axis=1)
         for oy in range(-half, half + 1):
-            for ox in range(-half, half + 1):
-                flat[index + (oy * stride + ox)] = inner_colors
+            rows[start + oy * stride] = inner_colors
         # The few on the clip's edge: pixel by pixel, clipped.
+        pixels = flat.reshape(image.height(), stride)
         edge = ~inner
         if edge.any():
             ex, ey, ec = cx[edge], cy[edge], colors[edge]
             for oy in range(-half, half + 1):
                 for ox in range(-half, half + 1):
-                    x, y = ex + ox, ey + oy
-                    ok = (x >= x0) & (x < x1) & (y >= y0) & (y < y1)
-                    pixels[y[ok], x[ok]] = ec[ok]
+                    px, py = ex + ox, ey + oy
+                    ok = (px >= x0) & (px < x1) & (py >= y0) & (py < y1)
+                    pixels[py[ok], px[ok]] = ec[ok]
 
-    def _draw_labels(self, p: QPainter, nodes: np.ndarray, xy: np.ndarray) -> None:
+    def _draw_labels(self, p: QPainter, nodes: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         data = self.data
         assert data is not None
         p.setFont(self.font)
         p.setPen(QColor(30, 30, 30))
         metrics = QFontMetricsF(self.font)
-        for i in nodes.tolist():
+        for i, px, py in zip(nodes.tolist(), x.tolist(), y.tolist()):
             name = data.names[i]
             text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, 180)
-            p.drawText(QPointF(xy[i, 0] + NODE_RADIUS + 3, xy[i, 1] + metrics.ascent() / 2 - 1), text)
+            p.drawText(QPointF(px + NODE_RADIUS + 3, py + metrics.ascent() / 2 - 1), text)
 
-    def _draw_edge_labels(self, p: QPainter, edge_idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    def _draw_edge_labels(self, p: QPainter, geometry: _Geometry, edge_idx: np.ndarray) -> None:
         data = self.data
         assert data is not None
         font = QFont(self.font)
         font.setPointSizeF(self.font.pointSizeF() * 0.9)
         p.setFont(font)
         p.setPen(QColor(110, 110, 110))
-        middle = (a + b) / 2
-        for k, i in enumerate(edge_idx.tolist()):
-            p.drawText(QPointF(middle[k, 0] + 2, middle[k, 1] - 2), data.predicate[i])
+        s, d = data.src[edge_idx], data.dst[edge_idx]
+        mx, my = (geometry.x[s] + geometry.x[d]) / 2, (geometry.y[s] + geometry.y[d]) / 2
+        for i, px, py in zip(edge_idx.tolist(), mx.tolist(), my.tolist()):
+            p.drawText(QPointF(px + 2, py - 2), data.predicate[i])
 
     def _paint_overlay(self, p: QPainter, transform: tuple[float, float, float, float]) -> None:
         """Selection, hover and the dragged node: drawn every frame on top of the picture."""
@@ -692,3 +899,15 @@ class GraphLayer(pg.GraphicsObject):
 
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    """Cells of ``mask`` whose eight neighbours are in it too (cells past the border count as out)."""
+    out = mask.copy()
+    out[0, :] = out[-1, :] = False
+    out[:, 0] = out[:, -1] = False
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dx or dy:
+                out[1:-1, 1:-1] &= mask[1 + dy:mask.shape[0] - 1 + dy, 1 + dx:mask.shape[1] - 1 + dx]
+    return out
