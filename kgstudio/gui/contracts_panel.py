@@ -11,7 +11,7 @@ same fact was accepted from elsewhere) and shows the passage it came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -60,6 +60,7 @@ class Violation:
     chunk_id: int
     span: tuple[int, int] | None
     document: str  # the file's name
+    times: int = 1  # the same violation, repeated (a small model says the same thing again and again)
 
 
 def contract_runs(project: Project) -> list[tuple[int, str]]:
@@ -81,7 +82,10 @@ def rule_rates(project: Project, run_id: int) -> list[RuleRate]:
 
 
 def violations(project: Project, run_id: int, limit: int = MAX_LISTED) -> tuple[list[Violation], int]:
-    """The newest ``limit`` failed verdicts of ``run_id`` with their candidates, and how many there are."""
+    """The newest ``limit`` failed verdicts of ``run_id`` with their candidates, and how many there are.
+
+    Repeats (same rule, triple and message) are listed once with :attr:`Violation.times`.
+    """
     failed = (ContractResultRow.run_id == run_id, ContractResultRow.passed.is_(False),
               ContractResultRow.subject_table == "candidate")
     query = (select(ContractResultRow.rule, ContractResultRow.message, CandidateRow.id, CandidateRow.subject,
@@ -94,10 +98,16 @@ def violations(project: Project, run_id: int, limit: int = MAX_LISTED) -> tuple[
     with project.read() as session:
         total = session.scalar(select(func.count()).select_from(ContractResultRow).where(*failed)) or 0
         rows = session.execute(query).all()
-    found = [Violation(r[0], r[1] or "", r[2], r[3] or "", r[4] or "", r[5] or "", r[6],
-                       (r[7], r[8]) if r[7] is not None and r[8] is not None else None,
-                       r[9].replace("\\", "/").rsplit("/", 1)[-1]) for r in rows]
-    return found, total
+    found: dict[tuple, Violation] = {}
+    for r in rows:
+        key = (r[0], r[1], r[3], r[4], r[5])
+        if key in found:
+            found[key] = replace(found[key], times=found[key].times + 1)
+        else:
+            found[key] = Violation(r[0], r[1] or "", r[2], r[3] or "", r[4] or "", r[5] or "", r[6],
+                                   (r[7], r[8]) if r[7] is not None and r[8] is not None else None,
+                                   r[9].replace("\\", "/").rsplit("/", 1)[-1])
+    return list(found.values()), total
 
 
 class ContractsPanel(QWidget):
@@ -120,7 +130,7 @@ class ContractsPanel(QWidget):
         self.rules.itemSelectionChanged.connect(self._filter_by_rule)
         self.list = QTreeWidget()
         self.list.setObjectName("contractViolations")
-        self.list.setHeaderLabels(["Rule", "Subject", "Predicate", "Object", "Message", "Document"])
+        self.list.setHeaderLabels(["Rule", "Subject", "Predicate", "Object", "Times", "Message", "Document"])
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.currentItemChanged.connect(self._on_current)
@@ -217,18 +227,22 @@ class ContractsPanel(QWidget):
             if rate.passed < rate.checked:
                 item.setForeground(1, QBrush(FAILING))
             self.rules.addTopLevelItem(item)
-        self.rules.resizeColumnToContents(0)
+        for column in range(4):
+            self.rules.resizeColumnToContents(column)
         self._violations, total = violations(project, run_id)
         for v in self._violations:
-            item = QTreeWidgetItem([v.rule, v.subject, v.predicate, v.object, v.message, v.document])
+            item = QTreeWidgetItem([v.rule, v.subject, v.predicate, v.object, f"{v.times}", v.message, v.document])
             item.setData(0, Qt.ItemDataRole.UserRole, v)
-            item.setToolTip(4, v.message)
+            item.setTextAlignment(4, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(5, v.message)
             self.list.addTopLevelItem(item)
+        for column in (0, 1, 2, 3, 4):
+            self.list.resizeColumnToContents(column)
         checked = max((r.checked for r in rates), default=0)
         self.summary.setText(f"{checked:,} candidate triples checked; {total:,} rule violations kept out of the graph"
                              if total else f"{checked:,} candidate triples checked; every rule held")
-        self.list_note.setText(f"showing the newest {len(self._violations):,} of {total:,}"
-                               if total > len(self._violations) else "")
+        listed = sum(v.times for v in self._violations)
+        self.list_note.setText(f"showing the newest {listed:,} of {total:,}" if total > listed else "")
 
     def _filter_by_rule(self) -> None:
         chosen = {item.text(0) for item in self.rules.selectedItems()}

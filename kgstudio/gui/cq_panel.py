@@ -26,6 +26,7 @@ from PySide6.QtGui import QBrush, QColor, QFontDatabase
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -138,6 +139,11 @@ class CqPanel(QWidget):
         self.list.setHeaderLabels(["Question", "Status", "Answered"])
         self.list.setRootIsDecorated(False)
         self.list.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+        header = self.list.header()
+        header.setStretchLastSection(False)  # the question gets the room; status and badge their width
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.list.currentItemChanged.connect(self._on_current)
         self.list.itemClicked.connect(lambda item, _column: self._show_support(item))
         self.buttons: dict[str, QPushButton] = {}
@@ -261,7 +267,6 @@ class CqPanel(QWidget):
                 self.list.addTopLevelItem(item)
                 if question.id == current:
                     self.list.setCurrentItem(item)
-            self.list.resizeColumnToContents(1)
         self.list.blockSignals(False)
         self._show_coverage()
         if self.current_id() != current or self._questions.get(current) != before:  # type: ignore[arg-type]
@@ -553,8 +558,8 @@ class CqPanel(QWidget):
     def _ask_propose(self) -> None:
         description, ok = QInputDialog.getMultiLineText(
             self, "Propose Competency Questions",
-            "A few words on the domain and who will use the graph (the model also reads sample passages):",
-            "CVs of job candidates, read by a recruiter")
+            "A few words on the domain and who will use the graph, e.g. “CVs of job candidates, read by a\n"
+            "recruiter” (the model also reads a few passages of the documents):")
         if ok:
             self.propose(description)
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.gui
 
 
 class CvModel(ScopeModel):
-    """:class:`ScopeModel`, and for John Doe's CV one good triple and one with a vague subject ("he")."""
+    """:class:`ScopeModel`, and for John Doe's CV one good triple and one with a vague subject ("he"), twice."""
 
     def chat(self, messages: list[ChatMessage], **options: Any) -> Completion:
         asked = next((m.content for m in reversed(messages) if m.role == "user" and "Text:" in m.content), "")
@@ -27,6 +27,7 @@ class CvModel(ScopeModel):
             return Completion(json.dumps({"triples": [
                 {"subject": "John Doe", "subject_class": "Person", "predicate": "worksFor", "object": "ABC Corp",
                  "object_class": "Organization", "evidence": "ABC Corp"},
+                {"subject": "he", "predicate": "worksFor", "object": "ABC Corp", "evidence": "ABC Corp"},
                 {"subject": "he", "predicate": "worksFor", "object": "ABC Corp", "evidence": "ABC Corp"}]}),
                 100, 40, "stop")
         return super().chat(messages, **options)
@@ -59,7 +60,7 @@ def test_pass_rates_per_rule_per_run_and_the_violations_behind_them(
         stored = repos.contracts.pass_rates(first)[first]
         failed = repos.contracts.failures(first)
     assert panel.run_id == first and panel.rates() == stored  # what the store says, rule by rule
-    assert len(panel.rows()) == len(failed)
+    assert sum(v.times for v in panel.rows()) == len(failed)  # repeats listed once, counted
     broken = {(v.subject, v.predicate, v.object, v.rule) for v in panel.rows()}
     assert ("Jane Smith", "likes", "Creativity", "predicate_in_ontology") in broken
     assert ("Jane Smith", "hasSkill", "Google Analytics", "predicate_in_ontology") in broken  # not in the default
@@ -79,9 +80,9 @@ def test_pass_rates_per_rule_per_run_and_the_violations_behind_them(
     # A second run: newest first in the run list; each run keeps its own figures
     extract(window, qtbot, cv / "CV_John_Doe.pdf")
     assert panel.run_choice.count() == 2 and panel.run_id is not None and panel.run_id > first
-    second = {(v.subject, v.rule) for v in panel.rows()}
-    assert second == {("he", "names_normalised")}
-    assert panel.rates()["names_normalised"] == (1, 2)
+    second = [(v.subject, v.rule, v.times) for v in panel.rows()]
+    assert second == [("he", "names_normalised", 2)]  # listed once, counted twice
+    assert panel.rates()["names_normalised"] == (1, 3)
     panel.show_run(first)
     assert panel.rates() == stored
     # choosing a rule lists only its violations
