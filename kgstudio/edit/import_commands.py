@@ -45,8 +45,9 @@ class ImportStructuralFacts(EditCommand):
         entities = _EntityIndex(journal, ctx.base_iri)
         entities.ensure_all([f["subject"] for f in self.facts]
                             + [f["object"] for f in self.facts if "key" in f["object"]])
-        # Triples that may already exist can only hang on entities that existed before.
-        known = {_identity(row): row["id"] for row in journal.rows_in("triple", "subject_id", entities.existing)}
+        # Triples that may already exist can only hang on subjects that existed before.
+        subjects = {entities[f["subject"]["key"]] for f in self.facts} & entities.existing
+        known = {tuple(row[1:]): row[0] for row in journal.columns_in("triple", "subject_id", subjects, _IDENTITY_ROW)}
         new_rows: list[dict[str, Any]] = []
         pending: dict[tuple, int] = {}  # identity -> index in new_rows
         evidence: list[tuple[tuple, int]] = []  # (identity, segment id)
@@ -123,8 +124,14 @@ class _EntityIndex:
 
     def ensure_all(self, refs: list[dict[str, Any]]) -> None:
         wanted = {ref["key"]: ref for ref in refs}
-        for key, alias_id in self.journal.keys_in("alias", "text", wanted, origin=KEY_ALIAS_ORIGIN):
-            entity_id = _active(self.journal, self.journal.require("alias", alias_id)["entity_id"])
+        # Batched (a big import names ~100,000 known keys): one query per 500 keys, then per 500 entities.
+        found = self.journal.columns_in("alias", "text", wanted, ("text", "entity_id"), origin=KEY_ALIAS_ORIGIN)
+        merged = {entity_id for entity_id, status in self.journal.columns_in(
+            "entity", "id", {entity_id for _, entity_id in found}, ("id", "status"))
+            if status == EntityStatus.MERGED}
+        for key, entity_id in found:
+            if entity_id in merged:
+                entity_id = _active(self.journal, entity_id)
             self.ids.setdefault(key, entity_id)
             self.existing.add(entity_id)
         missing = [ref for key, ref in wanted.items() if key not in self.ids]
@@ -154,8 +161,12 @@ def _triple_values(fact: dict[str, Any], entities: _EntityIndex) -> dict[str, An
     return values
 
 
+_IDENTITY = ("subject_id", "predicate", "object_id", "object_literal", "datatype", "lang")
+_IDENTITY_ROW = ("id", *_IDENTITY)
+
+
 def _identity(row: dict[str, Any]) -> tuple:
-    return tuple(row[k] for k in ("subject_id", "predicate", "object_id", "object_literal", "datatype", "lang"))
+    return tuple(row[k] for k in _IDENTITY)
 
 
 def _active(journal: RowJournal, entity_id: int) -> int:

@@ -63,6 +63,24 @@ class RowJournal:
             found.extend((row[0], row[1]) for row in self._connection.execute(query))
         return found
 
+    def columns_in(self, table: str, column: str, values: Iterable[Any], columns: tuple[str, ...],
+                   **equal: Any) -> list[tuple[Any, ...]]:
+        """``columns`` of the rows whose ``column`` is one of ``values`` (queried in batches, ordered by id).
+
+        The bulk counterpart of :meth:`get` for a command that needs a few
+        columns of thousands of rows: one query per 500 values instead of one per row.
+        """
+        sa_table = _table(table)
+        wanted = list(dict.fromkeys(values))
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), 500):
+            query = (select(*(sa_table.c[name] for name in columns))
+                     .where(sa_table.c[column].in_(wanted[start:start + 500])).order_by(sa_table.c.id))
+            for name, value in equal.items():
+                query = query.where(sa_table.c[name] == value)
+            found.extend(tuple(row) for row in self._connection.execute(query))
+        return found
+
     def rows_in(self, table: str, column: str, values: Iterable[Any]) -> list[Row]:
         """Whole rows whose ``column`` is one of ``values`` (queried in batches)."""
         sa_table = _table(table)
@@ -87,8 +105,11 @@ class RowJournal:
             return []
         sa_table = _table(table)
         columns = [c.name for c in sa_table.columns if c.name != "id"]
-        full = [_to_json(sa_table, {name: row.get(name) for name in columns}) for row in rows]
-        ids = insert_rows(self._connection, sa_table, [_from_json(sa_table, r) for r in full])
+        # One pass per row (an import inserts millions): plain values, the common case, are kept as they are.
+        full = [{name: value if (value := row.get(name)) is None or type(value) in _PLAIN else _json_value(value)
+                 for name in columns} for row in rows]
+        dates = _date_columns(sa_table)
+        ids = insert_rows(self._connection, sa_table, [_from_json(sa_table, r) for r in full] if dates else full)
         append = self.changes.changes.append
         for key, row in zip(ids, full, strict=True):
             append(RowChange(table, key, None, {"id": key, **row}))
@@ -162,20 +183,29 @@ def _table(name: str) -> Table:
         raise EditError(f"{name!r} is not a graph table") from None
 
 
+_PLAIN = frozenset((str, int, float, bool))
+
+
+def _json_value(value: Any) -> Any:
+    """A value as a row image holds it: datetimes as ISO text, enum members as their plain values."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and type(value) is not str:
+        return str(value)  # a StrEnum member: store and compare the plain string
+    return value
+
+
 def _to_json(table: Table, row: Any) -> Row:
     """A JSON-ready copy: datetimes as ISO text, enum members as their plain values."""
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, str) and type(value) is not str:
-            value = str(value)  # a StrEnum member: store and compare the plain string
-        out[key] = value
-    return out
+    return {key: _json_value(value) for key, value in row.items()}
+
+
+def _date_columns(table: Table) -> list[str]:
+    return [c.name for c in table.columns if isinstance(c.type, DateTime)]
 
 
 def _from_json(table: Table, row: Row) -> Row:
-    dates = [c.name for c in table.columns if isinstance(c.type, DateTime)]
+    dates = _date_columns(table)
     if not dates:
         return row
     values = dict(row)
