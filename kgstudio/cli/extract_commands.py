@@ -62,6 +62,9 @@ def _model_arguments(command: Any) -> None:
     command.add_argument("--server-model", metavar="NAME", help="the model name the server should use")
     command.add_argument("--concurrency", type=int, default=2, metavar="N",
                          help="requests in flight at once on a server (default 2)")
+    command.add_argument("--server-timeout", type=float, default=120.0, metavar="SECONDS",
+                         help="how long a server may stay silent before the request is retried (default 120); "
+                         "after a few failed tries the run pauses, and running it again resumes")
     command.add_argument("--no-contracts", dest="contracts", action="store_false",
                          help="do not check the ontology contracts (kgstudio.pipeline.contracts) on each triple")
     command.add_argument("--contract-retries", type=int, default=1, metavar="N",
@@ -77,6 +80,7 @@ def settings_from(args: argparse.Namespace) -> ExtractionSettings:
         model = Path(default) if default else None
     return ExtractionSettings(model_path=model, server_url=args.server, server_model=args.server_model,
                               concurrency=max(1, args.concurrency), limit=args.limit,
+                              server_timeout=max(0.1, getattr(args, "server_timeout", 120.0)),
                               contracts=getattr(args, "contracts", True),
                               contract_retries=max(0, getattr(args, "contract_retries", 1)))
 

@@ -75,6 +75,7 @@ class ExtractionSettings:
     server_model: str | None = None
     api_key: str | None = field(default=None, repr=False)
     concurrency: int = 1  # requests in flight (servers only; the embedded model runs one at a time)
+    server_timeout: float = 120.0  # seconds a server may stay silent before a request counts as failed (retried)
     limit: int | None = None  # at most this many chunks (the first ones, in document order)
     max_tokens: int = 512  # per answer
     n_ctx: int = 4096
@@ -429,7 +430,7 @@ def make_backend(settings: ExtractionSettings) -> Backend:
 
         return OpenAICompatBackend(OpenAICompatSettings(
             base_url=settings.server_url, model=settings.server_model or "", api_key=settings.api_key,
-            concurrency=max(1, settings.concurrency)))
+            concurrency=max(1, settings.concurrency), timeout=settings.server_timeout))
     from kgstudio.llm.llamacpp import LlamaCppBackend, LlamaCppSettings
 
     return LlamaCppBackend(LlamaCppSettings(model_path=settings.model_path, n_ctx=settings.n_ctx,
@@ -532,6 +533,7 @@ class _Runner:
         self.lock = threading.Lock()
         self.fresh: set[str] = set()  # answers asked for in this run
         self.index = contracts.OntologyIndex(job.ontology) if job.settings.contracts else None
+        self.unavailable: ModelUnavailableError | None = None  # the server gave up on a prefetched request
 
     def run(self) -> ExtractionReport:
         with self.project.repositories() as repos:
@@ -598,10 +600,12 @@ class _Runner:
                     chunk = repos.documents.chunks_by_id([chunk_id])[chunk_id]
                     segments = repos.documents.segments_between(chunk.document_id, chunk.segment_start,
                                                                 chunk.segment_end)
-                if self.parallel > 1 and keys[chunk_id] not in calls:
+                if self.parallel > 1 and keys[chunk_id] not in calls and self.unavailable is None:
                     self._prefetch(todo[position:position + self.parallel], keys, calls)
                 call = calls.get(keys[chunk_id])
                 if call is None:
+                    if self.unavailable is not None:  # the server failed this chunk's request in a prefetch
+                        raise self.unavailable
                     call = self._ask(chunk, keys[chunk_id])
                     if call is None:  # cancelled while generating: nothing stored for this chunk
                         self.report.cancelled = True
@@ -630,11 +634,19 @@ class _Runner:
         with self.project.repositories() as repos:
             chunks = repos.documents.chunks_by_id(wanted)
         began = time.perf_counter()
+        def ask(chunk_id: int) -> LlmCall | ModelUnavailableError | None:
+            try:
+                return self._ask(chunks[chunk_id], keys[chunk_id], timed=False)
+            except ModelUnavailableError as exc:  # raised when the loop reaches that chunk, after the ones before
+                return exc
+
         with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="kgs-extract") as pool:
-            answers = list(pool.map(lambda cid: self._ask(chunks[cid], keys[cid], timed=False), wanted))
+            answers = list(pool.map(ask, wanted))
         self.report.generation_seconds += time.perf_counter() - began  # wall time: the requests overlap
         for call in answers:
-            if call is not None:
+            if isinstance(call, ModelUnavailableError):
+                self.unavailable = self.unavailable or call
+            elif call is not None:
                 calls[call.key] = call
                 self.fresh.add(call.key)
 

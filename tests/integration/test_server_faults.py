@@ -322,3 +322,24 @@ def test_extract_pauses_when_the_real_server_is_killed_and_resumes_after_a_resta
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.unlink(missing_ok=True)
+
+
+def test_kgstudio_extract_on_a_stalling_server_pauses_with_exit_75(
+        tmp_path: Path, shared_data: Path, fault_server, capsys: pytest.CaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    from kgstudio.cli.main import main
+
+    path = _seasonal_project(tmp_path, shared_data)
+    server = fault_server(lambda n: "ok" if n == 1 else "stall")
+    started = time.monotonic()
+    status = main(["extract", str(path), "--server", server.url, "--server-timeout", "1", "--limit", "3",
+                   "--contract-retries", "0"])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("kgstudio:")]
+    assert status == 75, err  # paused: try again later; not 1 (a mistake) and no traceback
+    assert lines == [f"kgstudio: error: extraction paused: {server.url}/chat/completions: the answer stalled: "
+                     "nothing for 1 s (gave up after 4 tries). 1 of the 3 chunks to do are answered and saved; "
+                     "when the model server is back, run the extraction again to resume "
+                     "(only the 2 chunks without an answer are sent)"]
+    assert elapsed < 4 * 1 + (0.5 + 1 + 2) + 10  # four silent seconds, the backoff, and the machine's slowness
+    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 1 and _integrity(path) == "ok"
