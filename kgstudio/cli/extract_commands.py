@@ -69,6 +69,9 @@ def _model_arguments(command: Any) -> None:
                          help="do not check the ontology contracts (kgstudio.pipeline.contracts) on each triple")
     command.add_argument("--contract-retries", type=int, default=1, metavar="N",
                          help="answers asked again with the contract violations as feedback (default 1; 0: none)")
+    command.add_argument("--ask-classes", action="store_true",
+                         help="ask the model for each entity's class (worth it with bigger models); by default the "
+                         "classes come from the predicate's domain and range")
 
 
 def settings_from(args: argparse.Namespace) -> ExtractionSettings:
@@ -82,7 +85,8 @@ def settings_from(args: argparse.Namespace) -> ExtractionSettings:
                               concurrency=max(1, args.concurrency), limit=args.limit,
                               server_timeout=max(0.1, getattr(args, "server_timeout", 120.0)),
                               contracts=getattr(args, "contracts", True),
-                              contract_retries=max(0, getattr(args, "contract_retries", 1)))
+                              contract_retries=max(0, getattr(args, "contract_retries", 1)),
+                              ask_classes=getattr(args, "ask_classes", False))
 
 
 def run_extract_command(args: argparse.Namespace) -> int:

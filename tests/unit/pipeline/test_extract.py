@@ -227,3 +227,34 @@ def test_the_prompt_file_has_a_version_and_worked_examples() -> None:
     assert prompt.version == "1" and messages[0].role == "system" and "Classes: X" in messages[0].content
     assert messages[-1].content.endswith("Hello {world}")  # braces in a document are left alone
     assert any(m.role == "assistant" and json.loads(m.content)["triples"] for m in messages)
+
+
+def test_parse_answer_takes_classes_from_the_predicate_and_records_repeats() -> None:
+    # What the embedded model really does: no classes asked, and the same triple again and again.
+    text = "Jane Smith is a Digital Marketing Manager at XYZ Marketing in New York."
+    triple = {"subject": "Jane Smith", "predicate": "worksFor", "object": "XYZ Marketing"}
+    answer = json.dumps({"triples": [triple, triple, {**triple, "object": "xyz  marketing"},
+                                     {"subject": "XYZ Marketing", "predicate": "locatedIn", "object": "New York",
+                                      "subject_class": "Person"}]})
+    first, again, same_again, located = parse_answer(answer, text, default_ontology())
+    assert "error" not in first
+    assert (first["subject_class"], first["object_class"]) == ("Person", "Organization")  # worksFor's domain, range
+    assert again["error"] == same_again["error"] == "repeats an earlier triple of the same answer"
+    assert "span_start" not in again  # a repeat is a record of what the model said, not a second triple
+    # a class the model did give is kept (contracts then judge it); only the missing one is implied
+    assert (located["subject_class"], located["object_class"]) == ("Person", "Place")
+
+
+def test_classes_are_asked_only_when_the_settings_say_so(cv_project: Project) -> None:
+    asked: list[dict[str, Any]] = []
+
+    class SchemaRecorder(ScriptedBackend):
+        def chat(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+            asked.append(kwargs.get("json_schema") or {})
+            return super().chat(messages, **{k: v for k, v in kwargs.items() if k != "grammar"})
+
+    for ask in (False, True):
+        run_extraction(cv_project, ExtractionSettings(limit=1, ask_classes=ask, grounded=False),
+                       backend=SchemaRecorder(), model="scripted:v1")
+    fields = [set(schema["properties"]["triples"]["items"]["properties"]) for schema in asked]
+    assert "subject_class" not in fields[0] and {"subject_class", "object_class"} <= fields[-1]
