@@ -251,7 +251,7 @@ def test_menus(window: MainWindow) -> None:
         "Edit": ["Undo", "Redo", "Add Entity…", "Rename Entity…", "Set Class…", "Delete",
                  "Merge Selected Entities", "Add Triple…", "Re-point Triple…", "Find…"],
         "View": ["Zoom to Fit", "Layout", "Documents", "Review and Run", "Inspector", "Source"],
-        "Run": ["Extraction…"],
+        "Run": ["Extraction…", "Reflect on Selection…", "Reflect on Whole Graph…"],
         "Ontology": ["Import Ontology…", "Derive from Competency Questions", "Show Ontology…", "Export Ontology…",
                      "Competency Questions", "Contract Results"],
         "Help": ["About kgstudio"],
