@@ -5,6 +5,14 @@ Columns follow Gephi's names: nodes ``Id, Label, Class, IRI, Aliases``; edges
 ``Documents, Locators`` with provenance). Literal values, which a node table
 could only flatten, are kept exactly in ``literals.csv``: ``Id, Property, Value,
 Datatype, Language``, one row per triple. RFC 4180 quoting, UTF-8, one pass.
+
+These tables are opened in spreadsheets, which run a cell that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula (CSV
+injection: ``=HYPERLINK(...)``, ``=cmd|'/c calc'!A1``). Such a text cell is
+written with a leading ``'`` (OWASP's advice), which spreadsheets show as text
+and do not display; a number such as ``-5`` is left as it is. A program reading
+the CSV back gets the exact text by removing that one ``'`` where it comes
+before one of those characters (:func:`original_text`).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,6 +33,25 @@ NODE_HEADER = ["Id", "Label", "Class", "IRI", "Aliases"]
 EDGE_HEADER = ["Source", "Target", "Type", "Label", "Weight", "IRI", "Status", "Origin", "Confidence"]
 LITERAL_HEADER = ["Id", "Property", "Value", "Datatype", "Language"]
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula (see the module docstring); other values as given."""
+    return "'" + value if isinstance(value, str) and _needs_quote(value) else value
+
+
+def original_text(cell: str) -> str:
+    """The text :func:`spreadsheet_safe` was given, from the cell it wrote."""
+    return cell[1:] if cell.startswith("'") and _needs_quote(cell[1:]) else cell
+
+
+def _needs_quote(text: str) -> bool:
+    # Apostrophes already in front are quoted too ("'=x" -> "''=x"), so original_text is exact.
+    rest = text.lstrip("'")
+    return rest.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(rest)
+
 
 class _CsvFile:
     def __init__(self, handle: BinaryIO) -> None:
@@ -32,7 +60,7 @@ class _CsvFile:
         self.writer = csv.writer(self.buffer, lineterminator="\r\n")
 
     def row(self, values: list[Any]) -> None:
-        self.writer.writerow(values)
+        self.writer.writerow([spreadsheet_safe(value) for value in values])
         self.sink.write(self.buffer.getvalue())
         self.buffer.seek(0)
         self.buffer.truncate()
