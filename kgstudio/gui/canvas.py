@@ -10,18 +10,23 @@ mouse, and the operations the window and tests call: :meth:`set_graph`,
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
 from kgstudio.domain import ChangeSet
-from kgstudio.gui.graph_data import GraphData
+from kgstudio.gui.graph_data import GraphData, save_positions
 from kgstudio.gui.graph_layer import LABEL_NODES, GraphLayer
+from kgstudio.gui.tasks import BackgroundTask
+from kgstudio.store import Project
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -483,3 +488,88 @@ class GraphCanvas(pg.PlotWidget):
             if not image.save(str(path)):
                 raise OSError(f"{path}: cannot write the image")
         return path
+
+
+class PositionSaver(QObject):
+    """Keeps the project's saved layout in step with the canvas, off the GUI thread.
+
+    :meth:`schedule` after a node is dragged or a layout is applied; a moment
+    after the last such change (a burst of drags is one write) the positions
+    are copied and written by :func:`~kgstudio.gui.graph_data.save_positions`
+    on a worker thread: for 100,000 nodes that is a few MB, which the GUI
+    thread never waits for. :meth:`flush` writes what is still waiting (call
+    it before the project closes). :attr:`saved` is emitted after each write.
+    """
+
+    saved = Signal()
+
+    def __init__(self, parent: QObject | None = None, delay_ms: int = 400) -> None:
+        super().__init__(parent)
+        self._project: Project | None = None
+        self._graph: GraphData | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(self._start)
+        self._task: BackgroundTask | None = None
+        self._again = False  # a change came while a write was running: write once more after it
+
+    def set_project(self, project: Project | None) -> None:
+        """Save for ``project`` from now on (what was waiting for the last one is written first)."""
+        self.flush()
+        self._project, self._graph = project, None
+
+    def schedule(self, graph: GraphData | None) -> None:
+        """The layout of ``graph`` changed: save it soon."""
+        if self._project is None or graph is None:
+            return
+        self._graph = graph
+        self._timer.start()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a write is waiting or running."""
+        return self._timer.isActive() or self._again or (self._task is not None and self._task.running)
+
+    def _snapshot(self) -> tuple[np.ndarray, np.ndarray] | None:
+        graph = self._graph
+        if graph is None or not len(graph.node_ids):
+            return None
+        alive = graph.node_alive
+        return graph.node_ids[alive].copy(), graph.pos[alive].copy()
+
+    def _start(self) -> None:
+        if self._task is not None and self._task.running:
+            self._again = True
+            return
+        project, snapshot = self._project, self._snapshot()
+        if project is None or snapshot is None:
+            return
+        ids, pos = snapshot
+        task = BackgroundTask("Saving the layout", lambda _progress, _cancel: save_positions(project, ids, pos), self)
+        task.succeeded.connect(lambda _result: self.saved.emit())
+        task.failed.connect(lambda message: log.warning("the layout was not saved: %s", message))
+        task.finished.connect(self._on_finished)
+        self._task = task
+        task.start()
+
+    def _on_finished(self) -> None:
+        if self._again:
+            self._again = False
+            self._start()
+
+    def flush(self) -> None:
+        """Finish the write in progress and write any change still waiting, now (blocking)."""
+        if self._task is not None:
+            self._task.wait(60_000)
+        waiting = self._timer.isActive() or self._again
+        self._timer.stop()
+        self._again = False
+        snapshot = self._snapshot()
+        if waiting and self._project is not None and snapshot is not None:
+            try:
+                save_positions(self._project, *snapshot)
+            except Exception as exc:  # noqa: BLE001 — a lost layout must not stop the project closing
+                log.warning("the layout was not saved: %s", exc)
+            else:
+                self.saved.emit()

@@ -31,7 +31,7 @@ from kgstudio.edit import EditHistory
 from kgstudio.edit.commands import EditCommand
 from kgstudio.errors import KgstudioError
 from kgstudio.gui.audit_log import AuditLogPanel
-from kgstudio.gui.canvas import GraphCanvas
+from kgstudio.gui.canvas import GraphCanvas, PositionSaver
 from kgstudio.gui.documents_panel import DocumentsPanel
 from kgstudio.gui.editing import GraphEditor
 from kgstudio.gui.export_dialog import EXPORT_ERROR, ExportDialog, ExportRequest
@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         self.edits.changed.connect(self._on_graph_changed)
         self.canvas = GraphCanvas(self)
         self.canvas.selection_changed.connect(self._on_selection)
+        self.positions = PositionSaver(self)  # where the user left the nodes, kept in the project
+        self.canvas.node_moved.connect(lambda _entity: self.positions.schedule(self.graph))
         self.setCentralWidget(self._build_centre())
         self.documents = DocumentsPanel()
         self.documents.itemSelectionChanged.connect(self._on_documents_selected)
@@ -162,6 +164,7 @@ class MainWindow(QMainWindow):
         self.stop_tasks()
         if self._project is None:
             return
+        self.positions.set_project(None)  # writes a layout change still waiting, while the project is open
         project, self._project, self._history = self._project, None, None
         self.edits.set_history(None)
         self.graph = None
@@ -171,6 +174,7 @@ class MainWindow(QMainWindow):
     def _set_project(self, project: Project) -> None:
         self.close_project()
         self._project = project
+        self.positions.set_project(project)
         self._history = EditHistory(project)
         self.edits.set_history(self._history)
         remember_project(_recent_key(project))
@@ -351,6 +355,7 @@ class MainWindow(QMainWindow):
         def done(pos: object) -> None:
             if self.graph is version:
                 self.canvas.set_positions(np.asarray(pos))
+                self.positions.schedule(self.graph)
 
         return self.start_task(f"{label} layout", work, done)
 
@@ -602,7 +607,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_graph(None, NO_PROJECT_MESSAGE)
         else:
             self.canvas.set_graph(graph, EMPTY_PROJECT_MESSAGE.format(summary=count_summary(project.counts())))
-            if 1 < graph.node_count <= AUTO_SPRING_LIMIT:
+            if 1 < graph.node_count <= AUTO_SPRING_LIMIT and not graph.positions_restored:
                 self.lay_out("spring")
         self.filters.set_graph(graph)
 
@@ -634,6 +639,7 @@ def _load_graph(project: Project, previous: GraphData | None) -> GraphData:
     """The project's graph, keeping the positions of nodes that were already laid out."""
     graph = GraphData.load(project)
     graph.pos = quick_layout(len(graph.node_ids), graph.src, graph.dst)
+    graph.restore_positions(project)  # where the user left them when the project was last open
     if previous is not None and previous.node_count:
         for k, entity_id in enumerate(graph.node_ids.tolist()):
             old = previous.node_index(entity_id)

@@ -224,3 +224,121 @@ def test_the_graph_shows_in_a_grab_of_the_whole_window(shown: MainWindow) -> Non
     for node in (0, 1):
         at = canvas.viewport().mapTo(shown, device_point(canvas, node).toPoint())
         assert image.pixelColor(at) != canvas.layer.background
+
+
+def test_a_dragged_node_stays_where_it_was_left_when_the_project_is_reopened(
+        window: MainWindow, graph_project: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.open_project(graph_project)
+    window.show()
+    qtbot.waitExposed(window)
+    wait_for_tasks(window, qtbot)  # the force-directed layout a small graph gets on opening
+    canvas = window.canvas
+    grab(canvas)
+    ibm = canvas.graph.names.index("IBM")  # type: ignore[union-attr]
+    start = device_point(canvas, ibm).toPoint()
+    target = start + QPointF(-60, 35).toPoint()
+    with qtbot.waitSignal(window.positions.saved, timeout=10_000):
+        qtbot.mousePress(canvas.viewport(), Qt.MouseButton.LeftButton, pos=start)
+        for step in range(1, 6):
+            qtbot.mouseMove(canvas.viewport(), start + (target - start) * step / 5)
+        qtbot.mouseRelease(canvas.viewport(), Qt.MouseButton.LeftButton, pos=target)
+    left = {name: tuple(canvas.graph.pos[i]) for i, name in enumerate(canvas.graph.names)}  # type: ignore[union-attr]
+    window.close_project()
+    assert window.open_project(graph_project)
+    wait_for_tasks(window, qtbot)
+    graph = window.canvas.graph
+    assert graph is not None and graph.positions_restored == 2
+    # Both nodes where they were left, the dragged one included: no fresh layout ran over them.
+    assert {name: tuple(graph.pos[i]) for i, name in enumerate(graph.names)} == left  # saved exactly
+    assert left["IBM"] != left["Armonk"]
+
+
+def test_saving_the_positions_of_a_big_graph_happens_off_the_gui_thread(tmp_path: Path, qtbot,
+                                                                          monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from kgstudio.gui import canvas as canvas_module
+    from kgstudio.gui.canvas import PositionSaver
+    from kgstudio.gui.graph_data import load_positions, save_positions
+    from kgstudio.store import Project
+
+    n = 100_000
+    data = GraphData()
+    data.set_nodes(list(range(1, n + 1)), [f"n{i}" for i in range(n)], [None] * n)
+    data.pos = np.random.default_rng(1).random((n, 2)) * 300
+    threads = []
+
+    def recording_save(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread())
+        save_positions(*args, **kwargs)
+
+    monkeypatch.setattr(canvas_module, "save_positions", recording_save)
+    with Project.create(tmp_path / "big.kgs") as project:
+        saver = PositionSaver(delay_ms=10)
+        saver.set_project(project)
+        data.pos[5] = (-1.0, -2.0)  # a drag
+        with qtbot.waitSignal(saver.saved, timeout=30_000):
+            saver.schedule(data)
+        assert threads and threads[0] is not threading.main_thread()
+        ids, pos = load_positions(project)  # type: ignore[misc]
+        assert len(ids) == n and tuple(pos[5]) == (-1.0, -2.0)
+        # A change still waiting when the project closes is written before it does.
+        data.pos[6] = (7.0, 8.0)
+        saver.schedule(data)
+        saver.set_project(None)
+        assert tuple(load_positions(project)[1][6]) == (7.0, 8.0)  # type: ignore[index]
+
+
+def _dense_graph(n: int, seed: int = 2) -> GraphData:
+    """A big graph as a spring layout leaves it: a grid of nodes, 95% of the edges between neighbours."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n)))
+    src = rng.integers(0, n, 2 * n)
+    step = np.where(rng.random(2 * n) < 0.5, rng.integers(1, 4, 2 * n), side + rng.integers(-2, 3, 2 * n))
+    dst = np.where(rng.random(2 * n) < 0.95, np.clip(src + step, 0, n - 1), rng.integers(0, n, 2 * n))
+    data = GraphData()
+    data.set_nodes(list(range(1, n + 1)), [f"n{i}" for i in range(n)], [("A", "B", None)[i % 3] for i in range(n)])
+    statuses = ("accepted", "accepted", "candidate", "inferred")
+    data.set_edges([(k + 1, int(a) + 1, int(b) + 1, "p", statuses[k % 4], None)
+                    for k, (a, b) in enumerate(zip(src.tolist(), dst.tolist()))])
+    k = np.arange(n)
+    data.pos = np.stack([k % side, k // side], axis=1) + rng.normal(0, 0.3, (n, 2))
+    return data
+
+
+def test_a_dense_view_leaves_out_hidden_edges_and_looks_the_same(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from kgstudio.gui import graph_layer
+
+    canvas = GraphCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(600, 450)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.set_graph(_dense_graph(60_000))
+
+    def picture() -> np.ndarray:
+        canvas.layer.invalidate()
+        canvas.layer.last_render.pop("aggregated", None)
+        image = grab(canvas).convertToFormat(QImage.Format.Format_RGB32)
+        return np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), -1)[:, :image.width()].copy()
+
+    def every_edge_drawn() -> np.ndarray:
+        with monkeypatch.context() as patch:
+            patch.setattr(graph_layer, "OCCLUDED_EDGE", 0)
+            patch.setattr(graph_layer, "SATURATED", float("inf"))
+            return picture()
+
+    fit = picture()
+    render = dict(canvas.layer.last_render)
+    assert render["dense"] and render["edges"] == canvas.graph.edge_count  # type: ignore[union-attr]
+    # Most edges lie under node squares or in the aggregate of long ones: far fewer drawn one by one...
+    assert render["edges_drawn"] < render["edges"] / 5 and render.get("aggregated", 0) > 0
+    # ...and the picture is the one drawing every edge gives, to a few pixels in 270,000.
+    exact = every_edge_drawn()
+    assert (fit != exact).sum() <= fit.size * 0.0005
+    assert (exact != exact[0, 0]).sum() > fit.size * 0.3  # (a real picture, not an empty one)
+    # Zoomed in, edges thin out: none aggregated, and again the same picture as every edge drawn.
+    canvas.center_on(canvas.graph.node_count // 2)  # type: ignore[union-attr]
+    close = picture()
+    assert "aggregated" not in canvas.layer.last_render
+    assert (close != every_edge_drawn()).sum() <= close.size * 0.0005
