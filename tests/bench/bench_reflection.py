@@ -171,8 +171,9 @@ def main() -> None:
                 for name in args.ontology:
                     text2kg[name] = bench_text2kgbench(name, args.text2kgbench, t2kg_settings, backend, model,
                                                        Path(folder))
-                    print(f"{name}: " + json.dumps({m: {k: text2kg[name][m].get(k) for k in (
-                        "precision", "compliance", "extra_model_calls")} for m in MODES}), file=sys.stderr)
+                    # The whole entry as soon as it is known: a run cut short still leaves its figures.
+                    print(f"{name}: " + json.dumps({m: {k: v for k, v in text2kg[name][m].items()
+                                                        if k != "_per_sentence"} for m in MODES}), file=sys.stderr)
             finally:
                 backend.close()
     overall = {}
