@@ -84,6 +84,7 @@ class ReflectionActions(QObject):
     def update_actions(self) -> None:
         if self.view is not None and self.view.project is not self.window.project:
             self.view.close()  # its project was closed
+            self.view.deleteLater()
             self.view = None
         has_project = self.window.project is not None
         entities, triple = self._selection()
@@ -149,6 +150,7 @@ class ReflectionActions(QObject):
         self.last_report = report
         if self.view is not None:
             self.view.close()
+            self.view.deleteLater()
         self.view = ReflectionView(project, report, passes, self._apply, self.window)
         self.view.show()  # a new window comes up in front
 
@@ -268,14 +270,20 @@ class ReflectionView(QDialog):
         return sum(left) / len(left) if left else 1.0
 
     def follow_graph(self) -> None:
-        """After an edit elsewhere (Edit ▸ Undo): an accepted change whose triple is back is proposed again."""
+        """After an edit elsewhere: an accepted change that Edit ▸ Undo took back is proposed again, and
+        one that Edit ▸ Redo carried out again is accepted again."""
         if not self.changes:
             return
         with self.project.repositories() as repos:
             for row, change in enumerate(self.changes):
                 triple = repos.graph.triple(change.triple_id)
-                if self.states[row] == ACCEPTED and triple is not None and triple.status != TripleStatus.REJECTED:
+                if triple is None:
+                    continue
+                if self.states[row] == ACCEPTED and triple.status != TripleStatus.REJECTED:
                     self.states[row] = PROPOSED
+                elif self.states[row] == PROPOSED and triple.status == TripleStatus.REJECTED \
+                        and triple.status_reason == f"reflection: {change.reason}":
+                    self.states[row] = ACCEPTED
         self._refresh()
 
     # --- refreshing ---------------------------------------------------------------------------

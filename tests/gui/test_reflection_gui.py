@@ -150,9 +150,14 @@ def test_reflect_on_a_selection_accept_some_and_undo_one(
     assert states["John Doe —knows→ John Doe"] == "proposed"  # the view follows the undo: it can be accepted again
     assert states["ABC Corp —livesIn→ John Doe"] == "accepted"
     assert "33% now" in view.compliance_label.text()  # good of good, loop and "It knows"
+    window.redo_action.trigger()  # and back again: the view follows the redo too
+    assert {row["Old"]: row["State"] for row in view.row_texts()}["John Doe —knows→ John Doe"] == "accepted"
+    assert statuses(window, ids)["loop"] == "rejected"
+    window.undo_action.trigger()
     assert window.errors == []
 
 
+@pytest.mark.qt_log_ignore(r"This plugin does not support (raise\(\)|grabbing the keyboard)")
 def test_reflect_on_whole_graph_from_the_run_menu(
     window: MainWindow, messy_cv: tuple[Path, dict[str, int]], qtbot,  # type: ignore[no-untyped-def]
 ) -> None:
@@ -161,6 +166,11 @@ def test_reflect_on_whole_graph_from_the_run_menu(
     wait_for_tasks(window, qtbot)
     window.run_panel.backend_factory = CriticBackend
     assert not window.reflection.selection_action.isEnabled()  # nothing selected
+    with window.project.repositories() as repos:  # type: ignore[union-attr]
+        john = repos.graph.find_entities("John Doe")[0].id
+    right_click(window, john)  # on a node outside the selection: it becomes the selection
+    assert window.canvas.selected_entity_ids() == [john] and window.reflection.selection_action.isEnabled()
+    window.reflection.menu.close()  # type: ignore[union-attr]
     run_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Run")
     whole = next(a for a in run_menu.actions() if a.text() == "Reflect on Whole &Graph…")
     whole.trigger()
