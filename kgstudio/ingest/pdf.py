@@ -67,8 +67,15 @@ class PdfReader:
         return b"%PDF-" in head[:1024]
 
     def read(self, source: Source, options: ReadOptions) -> Iterator[ReadResult]:
-        with _open(source, options.password) as doc:
-            result = _DocumentReader(doc, options).read()
+        try:
+            with _open(source, options.password) as doc:
+                result = _DocumentReader(doc, options).read()
+        except (pymupdf.mupdf.FzErrorBase, RuntimeError) as exc:
+            # MuPDF refuses a broken document structure as a whole (a cycle in the page tree,
+            # an impossible page count): "code=7: cycle in page tree" -> one line for the user.
+            if isinstance(exc, RuntimeError) and not str(exc).startswith("code="):
+                raise
+            raise ReadError(f"the PDF is damaged: {str(exc).split(': ', 1)[-1]}") from None
         yield result
 
 
