@@ -17,7 +17,11 @@ they are listed in ``metadata["needs_ocr_pages"]`` and in the defects.
 from __future__ import annotations
 
 import mimetypes
+import multiprocessing
+import os
+import queue
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,6 +55,10 @@ if hasattr(pymupdf, "no_recommend_layout"):
 TEXT_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_COLLECT_VECTORS
 OCR_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
 OCR_DPI = 300
+# A PDF this long is read by this process and one forked helper together (see _DocumentReader._scans);
+# below it, starting the helper costs more than it saves.
+PARALLEL_MIN_PAGES = 24
+PAGES_PER_RUN = 4
 _FILE_NAME_TITLE = re.compile(r"\.(pdf|docx?|odt|rtf|tex|dvi|ps|indd|pages)$|^microsoft word - |^untitled$", re.I)
 _PDF_DATE = re.compile(
     r"D:(\d{4})(\d\d)?(\d\d)?(\d\d)?(\d\d)?(\d\d)?\s*(?:(Z)|([+-])(\d\d)'?(\d\d)?'?)?")
@@ -69,7 +77,7 @@ class PdfReader:
     def read(self, source: Source, options: ReadOptions) -> Iterator[ReadResult]:
         try:
             with _open(source, options.password) as doc:
-                result = _DocumentReader(doc, options).read()
+                result = _DocumentReader(doc, options, source.path).read()
         except (pymupdf.mupdf.FzErrorBase, RuntimeError) as exc:
             # MuPDF refuses a broken document structure as a whole (a cycle in the page tree,
             # an impossible page count): "code=7: cycle in page tree" -> one line for the user.
@@ -105,15 +113,100 @@ def _open(source: Source, password: str | None) -> pymupdf.Document:
 
 
 @dataclass
+class _PageScan:
+    """One page read on its own: text blocks and tables, before any decision that needs the other pages."""
+
+    lines: pdf_layout.PageLines
+    tables: list[pdf_tables.TableBlock]
+    ocr: str | None  # None, "done" (read by OCR) or "needed" (OCR wanted, not done)
+    defects: list[str]
+    failure: str | None = None  # why the page could not be read
+
+
+@dataclass
+class _PageScanner:
+    """Reads pages one by one (in this process or in a helper: it holds nothing but the options)."""
+
+    options: ReadOptions
+    tessdata: str | None = None  # Tesseract's language data folder, looked for at the first page that needs it
+    tessdata_looked_up: bool = False
+
+    def scan(self, page: pymupdf.Page, number: int) -> _PageScan:
+        defects: list[str] = []
+        try:
+            return self._scan(page, number, defects)
+        except Exception as exc:  # one bad page must not cost the others; it is reported
+            return _PageScan(pdf_layout.PageLines([], [], 0), [], None, defects, failure=str(exc))
+
+    def _scan(self, page: pymupdf.Page, number: int, defects: list[str]) -> _PageScan:
+        textpage = page.get_textpage(flags=TEXT_FLAGS)
+        page_dict = textpage.extractDICT()
+        tables = []
+        if pdf_tables.has_grid(page_dict):
+            tables = pdf_tables.find_tables(page, page_dict, textpage.extractWORDS())
+        lines = pdf_layout.text_blocks(page_dict, [t.bbox for t in tables])
+        ocr = None
+        if not lines.blocks and not lines.rotated and not tables and (lines.undecodable or page.get_images()):
+            ocr, lines = self._ocr(page, number, defects)
+        elif lines.undecodable:
+            defects.append(
+                f"page {number}: {lines.undecodable} characters have no Unicode mapping in the file and were left out")
+        return _PageScan(lines, tables, ocr, defects)
+
+    def _ocr(self, page: pymupdf.Page, number: int, defects: list[str]) -> tuple[str, pdf_layout.PageLines]:
+        nothing = pdf_layout.PageLines([], [], 0)
+        if not self.options.ocr:
+            defects.append(f"page {number}: no text layer; not read because OCR is turned off")
+            return "needed", nothing
+        if not self.tessdata_looked_up:
+            self.tessdata = find_tessdata(self.options.ocr_language)
+            self.tessdata_looked_up = True
+        if self.tessdata is None:
+            defects.append(
+                f"page {number}: no text layer; needs OCR (install Tesseract with the "
+                f"'{self.options.ocr_language}' language data)")
+            return "needed", nothing
+        try:
+            textpage = page.get_textpage_ocr(
+                flags=OCR_FLAGS, language=self.options.ocr_language, dpi=OCR_DPI, full=True, tessdata=self.tessdata)
+        except Exception as exc:  # Tesseract's failure is this page's defect, not the document's
+            defects.append(f"page {number}: no text layer, and OCR failed ({exc})")
+            return "needed", nothing
+        return "done", pdf_layout.text_blocks(textpage.extractDICT())
+
+
+def _helper(path: str, options: ReadOptions, runs: list[range], claims, results) -> None:
+    """A forked helper's work: claim runs of pages from the back until the reader's claims meet them."""
+    try:
+        with _open(Source.from_path(Path(path)), options.password) as doc:
+            scanner = _PageScanner(options)
+            while True:
+                with claims.get_lock():
+                    n = claims[1]
+                    if n < claims[0]:
+                        break
+                    claims[1] = n - 1
+                results.put((n, [scanner.scan(doc[number], number + 1) for number in runs[n]]))
+    finally:
+        results.put(None)
+
+
+@dataclass
 class _DocumentReader:
-    """One read of one open document."""
+    """One read of one open document.
+
+    Each page is first scanned on its own (:class:`_PageScanner`: text, tables, OCR, the costly part);
+    then, in page order, the decisions that depend on the pages before it are made here: which
+    blocks are headings (by the body font size over the pages so far), reading order, paragraphs,
+    locators. A long file's pages are scanned by two processes (:meth:`_scans`); the second step
+    is the same either way, so the result is too.
+    """
 
     doc: pymupdf.Document
     options: ReadOptions
+    path: Path | None = None  # the file, when it is one (a helper process opens it again)
     result: ReadResult = field(default_factory=lambda: ReadResult(kind="pdf"))
     sizes: Counter = field(default_factory=Counter)  # font size -> characters, over the pages read so far
-    tessdata: str | None = None  # Tesseract's language data folder, looked for at the first page that needs it
-    tessdata_looked_up: bool = False
 
     def read(self) -> ReadResult:
         result = self.result
@@ -123,18 +216,22 @@ class _DocumentReader:
         self._embedded_files()
         needs_ocr: list[int] = []
         ocred: list[int] = []
-        for page in self.doc:
+        for page, scan in self._scans():
             number = page.number + 1
+            result.defects.extend(scan.defects)
             try:
-                ocr = self._read_page(page, number)
+                if scan.failure is not None:
+                    result.defects.append(f"page {number}: could not be read ({scan.failure})")
+                    continue
+                self._lay_out(number, scan)
             except Exception as exc:  # one bad page must not cost the others; it is reported
                 result.defects.append(f"page {number}: could not be read ({exc})")
                 continue
             finally:
                 self._file_annotations(page, number)
-            if ocr == "done":
+            if scan.ocr == "done":
                 ocred.append(number)
-            elif ocr == "needed":
+            elif scan.ocr == "needed":
                 needs_ocr.append(number)
         if needs_ocr:
             result.metadata["needs_ocr_pages"] = needs_ocr
@@ -144,51 +241,75 @@ class _DocumentReader:
             (s.text for s in result.segments if s.kind == "heading"), None)
         return result
 
-    def _read_page(self, page: pymupdf.Page, number: int) -> str | None:
-        """Add the page's segments; return None, "done" (read by OCR) or "needed" (OCR wanted, not done)."""
-        textpage = page.get_textpage(flags=TEXT_FLAGS)
-        page_dict = textpage.extractDICT()
-        tables = []
-        if pdf_tables.has_grid(page_dict):
-            tables = pdf_tables.find_tables(page, page_dict, textpage.extractWORDS())
-        lines = pdf_layout.text_blocks(page_dict, [t.bbox for t in tables])
-        ocr = None
-        if not lines.blocks and not lines.rotated and not tables and (lines.undecodable or page.get_images()):
-            ocr, lines = self._ocr(page, number)
-        elif lines.undecodable:
-            self.result.defects.append(
-                f"page {number}: {lines.undecodable} characters have no Unicode mapping in the file and were left out")
+    def _scans(self) -> Iterator[tuple[pymupdf.Page, _PageScan]]:
+        """Every page with its scan, in page order.
+
+        A long file is split into runs of pages. This process claims runs from the front, a
+        forked helper from the back, one at a time, until they meet; so neither waits on the
+        other for more than the run in hand, whether the helper starts late or gets little of a
+        busy machine. (Forked, not spawned: a spawned helper would cost a new interpreter and
+        PyMuPDF's import per file. Fork is only safe in a process without other threads, so
+        with them, as in the window, the pages are read here alone.)
+        """
+        scanner = _PageScanner(self.options)
+        count = self.doc.page_count
+        if self.path is None or count < PARALLEL_MIN_PAGES or not _can_fork():
+            for page in self.doc:
+                yield page, scanner.scan(page, page.number + 1)
+            return
+        runs = [range(start, min(start + PAGES_PER_RUN, count)) for start in range(0, count, PAGES_PER_RUN)]
+        context = multiprocessing.get_context("fork")
+        claims = context.Array("i", [0, len(runs) - 1])  # the next run from the front, and from the back
+        results = context.Queue()
+        helper = context.Process(target=_helper, daemon=True, name="kgstudio-pdf-helper", args=(
+            str(self.path), self.options, runs, claims, results))
+        helper.start()
+        done: dict[int, list[_PageScan]] = {}
+        try:
+            for n, run in enumerate(runs):
+                with claims.get_lock():
+                    mine = claims[1] >= n
+                    if mine:
+                        claims[0] = n + 1
+                scans = None if mine else self._helper_result(n, helper, results, done)
+                for offset, number in enumerate(run):
+                    page = self.doc[number]
+                    yield page, scans[offset] if scans is not None else scanner.scan(page, number + 1)
+        finally:
+            if helper.is_alive():
+                helper.terminate()  # only when reading stopped early: otherwise it has finished
+            helper.join()
+            results.close()
+
+    @staticmethod
+    def _helper_result(n: int, helper, results, done: dict) -> list[_PageScan] | None:
+        """The helper's scans of run ``n``, or None when it died before sending them (the run is read here)."""
+        while n not in done:
+            try:
+                item = results.get(timeout=0.5)
+            except queue.Empty:
+                if not helper.is_alive() and results.empty():
+                    return None
+                continue
+            if item is None:  # the helper stopped (it sends its runs first)
+                if n not in done:
+                    return None
+                break
+            done[item[0]] = item[1]
+        return done.pop(n)
+
+    def _lay_out(self, number: int, scan: _PageScan) -> None:
+        """Headings, reading order, paragraphs and segments of one scanned page."""
+        lines, tables = scan.lines, scan.tables
         for block in lines.blocks + lines.rotated:
             for line in block.lines:
                 self.sizes[line.size] += len(line.text)
-        if self.sizes and ocr != "done":  # OCR'd font sizes are guesses: no headings from them
+        if self.sizes and scan.ocr != "done":  # OCR'd font sizes are guesses: no headings from them
             pdf_layout.mark_headings(lines.blocks, self.sizes.most_common(1)[0][0])
         items = pdf_layout.reading_order(lines.blocks + tables, pdf_layout.median_line_height(lines.blocks))
         items = pdf_layout.join_paragraphs(items)
         items += sorted(lines.rotated, key=lambda b: (b.bbox[0], b.bbox[1]))
         self._add_segments(number, items)
-        return ocr
-
-    def _ocr(self, page: pymupdf.Page, number: int) -> tuple[str, pdf_layout.PageLines]:
-        nothing = pdf_layout.PageLines([], [], 0)
-        if not self.options.ocr:
-            self.result.defects.append(f"page {number}: no text layer; not read because OCR is turned off")
-            return "needed", nothing
-        if not self.tessdata_looked_up:
-            self.tessdata = find_tessdata(self.options.ocr_language)
-            self.tessdata_looked_up = True
-        if self.tessdata is None:
-            self.result.defects.append(
-                f"page {number}: no text layer; needs OCR (install Tesseract with the "
-                f"'{self.options.ocr_language}' language data)")
-            return "needed", nothing
-        try:
-            textpage = page.get_textpage_ocr(
-                flags=OCR_FLAGS, language=self.options.ocr_language, dpi=OCR_DPI, full=True, tessdata=self.tessdata)
-        except Exception as exc:  # Tesseract's failure is this page's defect, not the document's
-            self.result.defects.append(f"page {number}: no text layer, and OCR failed ({exc})")
-            return "needed", nothing
-        return "done", pdf_layout.text_blocks(textpage.extractDICT())
 
     def _add_segments(self, number: int, items: list) -> None:
         offset = 0
@@ -227,6 +348,16 @@ class _DocumentReader:
         name = safe_attachment_name(info.get("ufilename") or info.get("filename") or info.get("name"), fallback)
         content_type = mimetypes.guess_type(name, strict=False)[0]
         self.result.attachments.append(AttachmentDraft(name, data, locator, content_type))
+
+
+def _can_fork() -> bool:
+    """Whether a helper process may be forked: a second core, and no other thread (whose locks it would copy)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return (cores > 1 and threading.active_count() == 1
+            and "fork" in multiprocessing.get_all_start_methods())
 
 
 def document_metadata(doc: pymupdf.Document) -> dict[str, Any]:
