@@ -45,14 +45,15 @@ ANSWER = '{"triples": []}'
 
 
 class FaultServer:
-    """An OpenAI-compatible chat endpoint on 127.0.0.1 whose answer to request ``n`` is ``behaviour(n)``.
+    """An OpenAI-compatible chat endpoint on 127.0.0.1 whose answer to request ``n`` is ``behaviour(n, text)``
+    (``text``: the request's messages).
 
     Behaviours: "ok" (a proper streamed answer), an error status ("404", "500", ...), "garbage" (200 and
     an event stream whose pieces are not JSON), "stall" (200, one piece, then
     silence until the server is closed).
     """
 
-    def __init__(self, behaviour: Callable[[int], str]) -> None:
+    def __init__(self, behaviour: Callable[[int, str], str]) -> None:
         self.behaviour = behaviour
         self.requests: list[float] = []  # monotonic time of each request
         self.release = threading.Event()  # ends the stalls
@@ -63,11 +64,12 @@ class FaultServer:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                body = "\n".join(message["content"] for message in request["messages"])  # what was asked
                 with lock:
                     server.requests.append(time.monotonic())
                     number = len(server.requests)
-                server.answer(self, server.behaviour(number))
+                server.answer(self, server.behaviour(number, body))
 
         lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -108,10 +110,10 @@ class FaultServer:
 
 
 @pytest.fixture
-def fault_server() -> Iterator[Callable[[Callable[[int], str]], FaultServer]]:
+def fault_server() -> Iterator[Callable[[Callable[[int, str], str]], FaultServer]]:
     servers: list[FaultServer] = []
 
-    def start(behaviour: Callable[[int], str]) -> FaultServer:
+    def start(behaviour: Callable[[int, str], str]) -> FaultServer:
         servers.append(FaultServer(behaviour))
         return servers[-1]
 
@@ -128,7 +130,7 @@ def backend(url: str, **settings: float) -> OpenAICompatBackend:
 
 
 def test_a_server_that_fails_twice_is_asked_again_with_growing_pauses(fault_server) -> None:  # type: ignore[no-untyped-def]
-    server = fault_server(lambda n: "503" if n <= 2 else "ok")
+    server = fault_server(lambda n, body: "503" if n <= 2 else "ok")
     completion = backend(server.url, max_retries=3).chat(HELLO)
     assert completion.text == ANSWER and completion.finish_reason == "stop"
     first, second, third = server.requests
@@ -141,7 +143,7 @@ def test_a_server_that_fails_twice_is_asked_again_with_growing_pauses(fault_serv
 ])
 def test_a_server_that_keeps_failing_gives_up_after_bounded_retries(fault_server, behaviour: str,  # type: ignore[no-untyped-def]
                                                                     says: str) -> None:
-    server = fault_server(lambda n: behaviour)
+    server = fault_server(lambda n, body: behaviour)
     started = time.monotonic()
     with pytest.raises(ModelUnavailableError) as error:
         backend(server.url, max_retries=2).chat(HELLO)
@@ -152,7 +154,7 @@ def test_a_server_that_keeps_failing_gives_up_after_bounded_retries(fault_server
 
 
 def test_a_stalled_answer_times_out_and_is_retried(fault_server) -> None:  # type: ignore[no-untyped-def]
-    server = fault_server(lambda n: "stall")
+    server = fault_server(lambda n, body: "stall")
     started = time.monotonic()
     with pytest.raises(ModelUnavailableError, match=r"the answer stalled: nothing for 1 s \(gave up after 2 tries\)"):
         backend(server.url, timeout=1, max_retries=1).chat(HELLO)
@@ -162,7 +164,7 @@ def test_a_stalled_answer_times_out_and_is_retried(fault_server) -> None:  # typ
 
 
 def test_a_slow_server_within_the_timeout_is_waited_for(fault_server) -> None:  # type: ignore[no-untyped-def]
-    server = fault_server(lambda n: "ok")
+    server = fault_server(lambda n, body: "ok")
     original = server.answer
 
     def slow(handler: BaseHTTPRequestHandler, behaviour: str) -> None:
@@ -175,7 +177,7 @@ def test_a_slow_server_within_the_timeout_is_waited_for(fault_server) -> None:  
 
 
 def test_a_request_the_server_calls_wrong_is_not_retried(fault_server) -> None:  # type: ignore[no-untyped-def]
-    server = fault_server(lambda n: "404")
+    server = fault_server(lambda n, body: "404")
     with pytest.raises(ModelError, match="not found") as error:
         backend(server.url, max_retries=3).chat(HELLO)
     assert not isinstance(error.value, ModelUnavailableError)  # a wrong URL: no use asking again, nor pausing
@@ -212,7 +214,7 @@ def test_an_extraction_pauses_when_the_server_fails_and_resumes_with_the_rest(
         tmp_path: Path, shared_data: Path, fault_server) -> None:  # type: ignore[no-untyped-def]
     path = _seasonal_project(tmp_path, shared_data)
     state = {"healed": False}
-    server = fault_server(lambda n: "ok" if n <= 3 or state["healed"] else "500")
+    server = fault_server(lambda n, body: "ok" if n <= 3 or state["healed"] else "500")
     settings = ExtractionSettings(server_url=server.url, limit=6, contract_retries=0)
     with Project.open(path) as project:
         with pytest.raises(RunPausedError) as paused:
@@ -329,7 +331,14 @@ def test_kgstudio_extract_on_a_stalling_server_pauses_with_exit_75(
     from kgstudio.cli.main import main
 
     path = _seasonal_project(tmp_path, shared_data)
-    server = fault_server(lambda n: "ok" if n == 1 else "stall")
+    with Project.open(path) as project, project.repositories() as repos:
+        ids = [row[0] for row in repos.documents.current_chunk_index()]
+        texts = {cid: chunk.text for cid, chunk in repos.documents.chunks_by_id(ids).items()}
+    first, others = texts[ids[0]], [texts[cid] for cid in ids[1:]]
+    opening = next(first[i:i + 40] for i in range(len(first)) if not any(first[i:i + 40] in o for o in others))
+    # Two requests are in flight (--concurrency 2, the default): the first chunk's is answered, whichever
+    # arrives first, and every other stalls.
+    server = fault_server(lambda n, body: "ok" if opening in body else "stall")
     started = time.monotonic()
     status = main(["extract", str(path), "--server", server.url, "--server-timeout", "1", "--limit", "3",
                    "--contract-retries", "0"])
