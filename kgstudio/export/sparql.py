@@ -77,8 +77,7 @@ def push_to_sparql(project: Project, target: SparqlTarget, *, status: str = "acc
     """
     if target.protocol not in PROTOCOLS:
         raise KgstudioError(f"unknown SPARQL protocol {target.protocol!r} (one of: {', '.join(PROTOCOLS)})")
-    url = httpx.URL(target.url) if _is_http(target.url) else None
-    if url is None:
+    if not _is_http(target.url):
         raise KgstudioError(f"{target.url!r}: not an http(s) URL of a SPARQL endpoint")
     started = time.perf_counter()
     size = max(1, batch or (GSP_BATCH if target.protocol == "gsp" else UPDATE_BATCH))
