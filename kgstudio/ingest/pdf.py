@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import queue
 import re
+import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -175,12 +176,13 @@ class _PageScanner:
         return "done", pdf_layout.text_blocks(textpage.extractDICT())
 
 
-def _helper(path: str, options: ReadOptions, runs: list[range], claims, results) -> None:
+def _helper(path: str, options: ReadOptions, runs: list[range], claims, results, reader: int) -> None:
     """A forked helper's work: claim runs of pages from the back until the reader's claims meet them."""
+    _die_with_parent()
     try:
         with _open(Source.from_path(Path(path)), options.password) as doc:
             scanner = _PageScanner(options)
-            while True:
+            while os.getppid() == reader:  # a killed reader's helper stops (and sends nothing more)
                 with claims.get_lock():
                     n = claims[1]
                     if n < claims[0]:
@@ -188,7 +190,20 @@ def _helper(path: str, options: ReadOptions, runs: list[range], claims, results)
                     claims[1] = n - 1
                 results.put((n, [scanner.scan(doc[number], number + 1) for number in runs[n]]))
     finally:
-        results.put(None)
+        if os.getppid() == reader:
+            results.put(None)
+        else:
+            results.cancel_join_thread()  # nobody reads the queue: exit without flushing it
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the one that forked it dies (a `kill -9` of an import)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the loop's parent check is all there is
+        pass
 
 
 @dataclass
@@ -262,7 +277,7 @@ class _DocumentReader:
         claims = context.Array("i", [0, len(runs) - 1])  # the next run from the front, and from the back
         results = context.Queue()
         helper = context.Process(target=_helper, daemon=True, name="kgstudio-pdf-helper", args=(
-            str(self.path), self.options, runs, claims, results))
+            str(self.path), self.options, runs, claims, results, os.getpid()))
         helper.start()
         done: dict[int, list[_PageScan]] = {}
         try:

@@ -169,7 +169,7 @@ def test_pages_a_dying_helper_leaves_are_read_here(shared_data: Path, monkeypatc
     monkeypatch.setattr(pdf_module, "PARALLEL_MIN_PAGES", 2)
     monkeypatch.setattr(pdf_module, "PAGES_PER_RUN", 1)
 
-    def dying(path, options, runs, claims, results) -> None:  # claims two runs, sends one, and is killed
+    def dying(path, options, runs, claims, results, reader) -> None:  # claims two runs, sends one, and is killed
         with claims.get_lock():
             first = claims[1]
             claims[1] = first - 2
