@@ -243,6 +243,7 @@ class OpenAICompatBackend:
     ) -> Completion:
         """Collect the streamed answer; a watcher closes the socket as soon as ``cancel`` is set."""
         pieces: list[str] = []
+        events = 0
         finish_reason: str | None = None
         usage: dict[str, Any] | None = None
         finished = threading.Event()
@@ -252,6 +253,7 @@ class OpenAICompatBackend:
             watcher.start()
         try:
             for chunk in _events(url, response):
+                events += 1
                 if cancel is not None and cancel.cancelled:
                     break
                 usage = chunk.get("usage") or usage
@@ -271,6 +273,10 @@ class OpenAICompatBackend:
         text = "".join(pieces)
         if cancel is not None and cancel.cancelled:
             finish_reason = "cancelled"
+        elif finish_reason is None and not events and "event-stream" not in response.headers.get("content-type", ""):
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            raise ModelError(f"{url}: the answer is not an event stream ({kind}); "
+                             "is this an OpenAI-compatible chat server?")
         elif finish_reason is None:
             # llama-cpp-python's server ends a stream so when a newer request cuts it (its
             # --interrupt_requests, on by default) or the prompt overflows its context.

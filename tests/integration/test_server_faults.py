@@ -48,7 +48,8 @@ class FaultServer:
     """An OpenAI-compatible chat endpoint on 127.0.0.1 whose answer to request ``n`` is ``behaviour(n, text)``
     (``text``: the request's messages).
 
-    Behaviours: "ok" (a proper streamed answer), an error status ("404", "500", ...), "garbage" (200 and
+    Behaviours: "ok" (a proper streamed answer), an error status ("404", "500", ...), "html" (200 and a
+    web page), "garbage" (200 and
     an event stream whose pieces are not JSON), "stall" (200, one piece, then
     silence until the server is closed).
     """
@@ -86,6 +87,12 @@ class FaultServer:
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)
+            return
+        if behaviour == "html":  # a web page where the API should be (a proxy's, a wrong port)
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/html; charset=utf-8")
+            handler.end_headers()
+            handler.wfile.write(b"<html><body>Welcome to nginx!</body></html>\n")
             return
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
@@ -176,11 +183,16 @@ def test_a_slow_server_within_the_timeout_is_waited_for(fault_server) -> None:  
     assert len(server.requests) == 1
 
 
-def test_a_request_the_server_calls_wrong_is_not_retried(fault_server) -> None:  # type: ignore[no-untyped-def]
-    server = fault_server(lambda n, body: "404")
-    with pytest.raises(ModelError, match="not found") as error:
+@pytest.mark.parametrize(("behaviour", "says"), [
+    ("404", "not found (HTTP 404); the base URL usually ends in /v1"),
+    ("html", "the answer is not an event stream (text/html); is this an OpenAI-compatible chat server?"),
+])
+def test_a_wrong_url_is_said_at_once_not_retried(fault_server, behaviour: str, says: str) -> None:  # type: ignore[no-untyped-def]
+    server = fault_server(lambda n, body: behaviour)
+    with pytest.raises(ModelError) as error:
         backend(server.url, max_retries=3).chat(HELLO)
-    assert not isinstance(error.value, ModelUnavailableError)  # a wrong URL: no use asking again, nor pausing
+    assert str(error.value) == f"{server.url}/chat/completions: {says}"
+    assert not isinstance(error.value, ModelUnavailableError)  # no use asking again, nor pausing
     assert len(server.requests) == 1
 
 
