@@ -39,7 +39,9 @@ POINT_SIZE = 3.0
 EDGE_PIECE = 40.0  # an edited edge is redrawn in pieces this long (pixels)
 SETTLE_MS = 90  # after a zoom gesture stops, redraw sharp
 OCCLUDED_EDGE = 12  # dense views: edges up to this long (pixels) are drawn only if a pixel of them shows
-DENSITY_CELL = 8  # dense views: long edges are counted in cells this wide (pixels)...
+DENSITY_CELL = 8  # dense views: long edges are counted in cells this wide (pixels), one in SAMPLE of them...
+SAMPLE = 2
+MAX_PASSES = 48  # at most this many rectangles of unfilled cells get a clipped pass each
 SATURATED = 4.0  # ...and where they cross each pixel this many times on average, drawn as one aggregate
 
 PALETTE = [QColor(c) for c in (
@@ -461,17 +463,20 @@ class GraphLayer(pg.GraphicsObject):
                 layer = self._node_layer_for(image)  # type: ignore[arg-type]
                 self._splat_nodes(layer, nodes, cx[nodes], cy[nodes], clip)
                 edge_idx = self._unhidden_edges(layer, edge_idx, cx, cy)
-                edge_idx = self._aggregate_long_edges(p, image, edge_idx, cx, cy)  # type: ignore[arg-type]
-                self._draw_edges(p, geometry, edge_idx)
                 p.save()
                 p.resetTransform()
+                # From here in the picture's own pixels, from the rounded centres the test used.
+                px, py = cx.astype(np.float32) / ratio, cy.astype(np.float32) / ratio
+                short, drawn = self._draw_long_edges(p, image, edge_idx, cx, cy)  # type: ignore[arg-type]
+                self._draw_lines(p, short, px, py)
+                drawn += len(short)
                 p.drawImage(QPointF(0, 0), layer)
                 p.restore()
             else:  # a strip or a patch: few of either
                 edge_idx = self._unhidden_edges(None, edge_idx, cx, cy)
                 self._draw_edges(p, geometry, edge_idx)
                 self._splat_nodes(image, nodes, cx[nodes], cy[nodes], clip)  # type: ignore[arg-type]
-            drawn = int(len(edge_idx))
+                drawn = int(len(edge_idx))
         else:
             self._draw_edges(p, geometry, edge_idx)
             if not dense and len(edge_idx) <= LABEL_EDGES:
@@ -523,13 +528,16 @@ class GraphLayer(pg.GraphicsObject):
         geometry.key = (sx, sy, data.version, *geometry.key[3:])
 
     def _draw_edges(self, p: QPainter, geometry: _Geometry, edge_idx: np.ndarray) -> None:
+        self._draw_lines(p, edge_idx, geometry.x, geometry.y)
+
+    def _draw_lines(self, p: QPainter, edge_idx: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        """Edges as lines between their ends' positions in ``x``, ``y`` (the painter's coordinates)."""
         data = self.data
         assert data is not None
         if not len(edge_idx):
             return
         codes = self._status_code(edge_idx)
         s, d = data.src[edge_idx], data.dst[edge_idx]
-        x, y = geometry.x, geometry.y
         for code in np.unique(codes).tolist():
             which = codes == code
             status = _STATUS_ORDER[code]
@@ -584,35 +592,39 @@ class GraphLayer(pg.GraphicsObject):
         flat = np.frombuffer(squares.constBits(), np.uint32)
         width, height, stride = squares.width(), squares.height(), squares.bytesPerLine() // 4
         near = np.flatnonzero(shows & (length <= OCCLUDED_EDGE * ratio))
-        near = near[np.argsort(length[near], kind="stable")]  # grouped by length: one array shape per group
-        bounds = np.searchsorted(length[near], np.arange(2 * half + 2, int(OCCLUDED_EDGE * ratio) + 2))
+        # Grouped by length (a radix sort of small integers): one array shape per group, slices of one array.
+        near = near[np.argsort(length[near].astype(np.int8), kind="stable")]
+        near_length = length[near]
+        bounds = np.searchsorted(near_length, np.arange(2 * half + 2, int(OCCLUDED_EDGE * ratio) + 2)).tolist()
+        near_ax, near_ay = ax[near], ay[near]
+        near_dx, near_dy = ddx[near].astype(np.float32), ddy[near].astype(np.float32)
         # Every node lies in the picture (the usual case at fit zoom): so do the pixels between two of them.
         inside_all = bool(cx.min() >= 0 and cx.max() < width and cy.min() >= 0 and cy.max() < height)
-        for span, (begin, stop) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist()), start=2 * half + 2):
+        for span, begin, stop in zip(range(2 * half + 2, int(OCCLUDED_EDGE * ratio) + 1), bounds, bounds[1:]):
             if begin == stop:
                 continue
-            which = near[begin:stop]
             k = np.arange(half + 1, span - half, dtype=np.float32) / np.float32(span)  # the steps between squares
-            px = ax[which, None] + np.rint(ddx[which, None] * k).astype(np.int32)
-            py = ay[which, None] + np.rint(ddy[which, None] * k).astype(np.int32)
+            px = near_ax[begin:stop, None] + np.rint(near_dx[begin:stop, None] * k).astype(np.int32)
+            py = near_ay[begin:stop, None] + np.rint(near_dy[begin:stop, None] * k).astype(np.int32)
             if inside_all:
                 bare = flat[py * stride + px] == 0
             else:
                 inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
                 bare = (flat[np.where(inside, py * stride + px, 0)] == 0) & inside
-            shows[which] = bare.any(axis=1)
+            shows[near[begin:stop]] = bare.any(axis=1)
         return edge_idx[shows]
 
-    def _aggregate_long_edges(self, p: QPainter, image: QImage, edge_idx: np.ndarray, cx: np.ndarray,
-                              cy: np.ndarray) -> np.ndarray:
-        """Dense views: long edges that cross an area many times over are drawn as one aggregate.
+    def _draw_long_edges(self, p: QPainter, image: QImage, edge_idx: np.ndarray, cx: np.ndarray,
+                         cy: np.ndarray) -> tuple[np.ndarray, int]:
+        """Dense views: draw the long edges (``p`` in the picture's pixels); returns the others and a count.
 
-        QPainter counts how often long edges cross each :data:`DENSITY_CELL` cell, by drawing them into
-        a small picture (one pixel per cell) with additive blending. Where they cross each pixel
-        :data:`SATURATED` times or more on average, a pixel left bare between the node squares is one
-        that some edge crosses (all but about e^-4 of them), so those cells are filled with the edges'
-        colour, and the edges whose box lies wholly inside filled cells are not drawn one by one; the
-        others are returned, to be drawn. Zoomed in, the crossings thin out and every edge is drawn.
+        Where long edges cross each pixel :data:`SATURATED` times or more on average (counted per
+        :data:`DENSITY_CELL` cell), a pixel left bare between the node squares is one that some edge
+        crosses (all but about e^-4 of them): those cells are filled with the edges' colour, one
+        aggregate, and each long edge is drawn only where it crosses the cells that are not filled
+        (QPainter clipped to each of their rectangles in turn, so it never walks the filled part).
+        Zoomed in, the crossings thin out, nothing is filled and every edge is drawn whole.
+        The count is of the long edges drawn, wholly or in part.
         """
         data = self.data
         assert data is not None
@@ -621,58 +633,177 @@ class GraphLayer(pg.GraphicsObject):
         s, d = data.src[edge_idx], data.dst[edge_idx]
         ax, ay, bx, by = cx[s], cy[s], cx[d], cy[d]
         length = np.maximum(np.abs(bx - ax), np.abs(by - ay))
-        long = np.flatnonzero(length > OCCLUDED_EDGE * ratio)
+        is_long = length > OCCLUDED_EDGE * ratio
+        long = np.flatnonzero(is_long)
+        rest = edge_idx[~is_long]
+        ax, ay, bx, by = ax[long] / ratio, ay[long] / ratio, bx[long] / ratio, by[long] / ratio
+        long_idx = edge_idx[long]
         area = float(np.ptp(cx)) * float(np.ptp(cy))
-        if float(length[long].sum()) < SATURATED * area / 2:
-            return edge_idx  # too few to fill much of the graph: not worth counting (drawing each is exact)
-        width, height = image.width(), image.height()
-        grid_w, grid_h = -(-width // cell), -(-height // cell)
-        codes = self._status_code(edge_idx[long])
+        filled = None
+        if float(length[long].sum()) >= SATURATED * area / 2:  # else too few to fill much: not worth counting
+            filled, colour = self._saturated_cells(image, long_idx, ax, ay, bx, by, cell / ratio)
+        if filled is None:
+            self._draw_lines_between(p, long_idx, ax, ay, bx, by)
+            return rest, len(long)
+        grid_h, grid_w = filled.shape
+        fill = QImage(colour.data, grid_w, grid_h, grid_w * 4, QImage.Format.Format_ARGB32_Premultiplied)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # sharp cells, no blur at the rim
+        p.drawImage(QRectF(0, 0, grid_w * cell / ratio, grid_h * cell / ratio), fill)
+        # Rectangles that cover every cell not filled, within the nodes' extent (no edge goes past it):
+        # the four bands round the largest wholly filled block found by shrinking the filled cells'
+        # extent, plus the unfilled cells inside that block, as row runs stacked where rows repeat.
+        # Covering a filled cell too only costs time: an edge drawn there is drawn exactly.
+        nx0, nx1 = max(int(cx.min()) // cell, 0), min(int(cx.max()) // cell + 1, grid_w)
+        ny0, ny1 = max(int(cy.min()) // cell, 0), min(int(cy.max()) // cell + 1, grid_h)
+        rows, cols = np.nonzero(filled)
+        y0, y1, x0, x1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+        while y0 < y1 and x0 < x1:
+            block = filled[y0:y1, x0:x1]
+            bare = [float((~block[0]).mean()), float((~block[-1]).mean()),
+                    float((~block[:, 0]).mean()), float((~block[:, -1]).mean())]
+            side = int(np.argmax(bare))
+            if bare[side] == 0:
+                break
+            if side == 0:
+                y0 += 1
+            elif side == 1:
+                y1 -= 1
+            elif side == 2:
+                x0 += 1
+            else:
+                x1 -= 1
+        x0, x1, y0, y1 = max(x0, nx0), min(x1, nx1), max(y0, ny0), min(y1, ny1)
+        if x0 >= x1 or y0 >= y1:
+            self._draw_lines_between(p, long_idx, ax, ay, bx, by)
+            return rest, len(long)
+        unit = cell / ratio
+        # Each long edge is cut at the block's border (Liang-Barsky, all edges at once): its pieces
+        # outside the block are drawn whole, a pixel and a half into it so nothing is left between.
+        dx, dy = bx - ax, by - ay
+        enter, leave = np.zeros(len(long), np.float32), np.ones(len(long), np.float32)
+        missed = np.zeros(len(long), bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for step, room in ((-dx, ax - x0 * unit), (dx, x1 * unit - ax), (-dy, ay - y0 * unit), (dy, y1 * unit - ay)):
+                at = room / step
+                missed |= (step == 0) & (room < 0)
+                enter = np.where(step < 0, np.maximum(enter, at), enter)
+                leave = np.where(step > 0, np.minimum(leave, at), leave)
+        crosses = ~missed & (enter < leave)
+        overlap = 1.5 / np.maximum(np.maximum(np.abs(dx), np.abs(dy)), 1)
+        head = crosses & (enter > 0)
+        tail = crosses & (leave < 1)
+        whole = ~crosses
+        t_head = np.minimum(enter + overlap, 1)[head]
+        t_tail = np.maximum(leave - overlap, 0)[tail]
+        pieces = np.concatenate([np.flatnonzero(whole), np.flatnonzero(head), np.flatnonzero(tail)])
+        start_x = np.concatenate([ax[whole], ax[head], ax[tail] + dx[tail] * t_tail])
+        start_y = np.concatenate([ay[whole], ay[head], ay[tail] + dy[tail] * t_tail])
+        end_x = np.concatenate([bx[whole], ax[head] + dx[head] * t_head, bx[tail]])
+        end_y = np.concatenate([by[whole], ay[head] + dy[head] * t_head, by[tail]])
+        self._draw_lines_between(p, long_idx[pieces], start_x, start_y, end_x, end_y)
+        # Inside the block, cells not filled (few): each edge crossing one is drawn clipped to it.
+        rects: list[list[int]] = []  # x0, x1, y0, y1 in cells
+        previous: dict[tuple[int, int], list[int]] = {}
+        for row in range(y0, y1):
+            line = np.flatnonzero(np.diff(np.concatenate(([1], filled[row, x0:x1].view(np.int8), [1]))))
+            current = {}
+            for run_start, run_stop in zip((line[0::2] + x0).tolist(), (line[1::2] + x0).tolist()):
+                rect = previous.get((run_start, run_stop))
+                if rect is None:
+                    rect = [run_start, run_stop, row, row + 1]
+                    rects.append(rect)
+                else:
+                    rect[3] = row + 1
+                current[(run_start, run_stop)] = rect
+            previous = current
+        inner = np.flatnonzero(crosses)
+        if len(rects) > MAX_PASSES:  # a patchy saturation: clipping to each piece would cost more
+            rects = [[x0, x1, y0, y1]]
+        lo_x, hi_x = np.minimum(ax[inner], bx[inner]), np.maximum(ax[inner], bx[inner])
+        lo_y, hi_y = np.minimum(ay[inner], by[inner]), np.maximum(ay[inner], by[inner])
+        touched = whole.copy()
+        for rx0, rx1, ry0, ry1 in rects:
+            left, right, top, bottom = rx0 * unit - 1, rx1 * unit + 1, ry0 * unit - 1, ry1 * unit + 1
+            meet = np.flatnonzero((lo_x <= right) & (hi_x >= left) & (lo_y <= bottom) & (hi_y >= top))
+            meet = inner[meet]
+            # Of those whose box meets the rectangle, the ones whose line does: not all four corners on
+            # one side of it.
+            sides = [np.sign(dx[meet] * (corner_y - ay[meet]) - dy[meet] * (corner_x - ax[meet]))
+                     for corner_x, corner_y in ((left, top), (right, top), (left, bottom), (right, bottom))]
+            meet = meet[np.abs(sides[0] + sides[1] + sides[2] + sides[3]) < 4]
+            if not len(meet):
+                continue
+            touched[meet] = True
+            p.save()
+            p.setClipRect(QRectF(left, top, right - left, bottom - top), Qt.ClipOperation.IntersectClip)
+            self._draw_lines_between(p, long_idx[meet], ax[meet], ay[meet], bx[meet], by[meet])
+            p.restore()
+        # Drawn only as part of the aggregate (besides the short pieces of them outside the block).
+        self.last_render["aggregated"] = int((crosses & ~touched).sum())
+        return rest, int((whole | head | tail | touched).sum())
+
+    def _saturated_cells(self, image: QImage, long_idx: np.ndarray, ax: np.ndarray, ay: np.ndarray,
+                         bx: np.ndarray, by: np.ndarray, unit: float) -> tuple[np.ndarray | None, np.ndarray]:
+        """Cells that long edges cross :data:`SATURATED` times per pixel or more, and each one's colour.
+
+        QPainter counts the crossings: one long edge in :data:`SAMPLE` is drawn into a small picture, one
+        pixel per cell, with additive blending (a density estimate, so a sample does, with fewer lines).
+        A crossing of one cell stands for about a cell's width of edge, spread over its area.
+        """
+        cell = unit * image.devicePixelRatio()
+        grid_w, grid_h = int(-(-image.width() // cell)), int(-(-image.height() // cell))
+        sample = slice(None, None, SAMPLE)
+        codes = self._status_code(long_idx[sample])
         counts = np.zeros((len(_STATUS_ORDER), grid_h, grid_w), np.int32)
         tally = QImage(grid_w, grid_h, QImage.Format.Format_ARGB32_Premultiplied)
         pen = QPen(QColor(255, 255, 255, 1))  # adds 1 to the alpha channel per crossing
         pen.setCosmetic(True)
         pen.setWidthF(1.0)
+        sx, sy, ex, ey = ((v[sample] + 0.5 / image.devicePixelRatio()) / unit for v in (ax, ay, bx, by))
         for code in np.unique(codes).tolist():
-            which = long[codes == code]
+            which = codes == code
             tally.fill(0)
             painter = QPainter(tally)
+            painter.setClipRect(QRectF(0, 0, grid_w, grid_h))  # a clip rect: QPainter's quicker line path
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Plus)
             painter.setPen(pen)
-            self._lines.resize(len(which))
+            self._lines.resize(int(which.sum()))
             buffer = self._lines.ndarray()
-            buffer[:, 0], buffer[:, 1] = (ax[which] + 0.5) / cell, (ay[which] + 0.5) / cell
-            buffer[:, 2], buffer[:, 3] = (bx[which] + 0.5) / cell, (by[which] + 0.5) / cell
+            buffer[:, 0], buffer[:, 1], buffer[:, 2], buffer[:, 3] = sx[which], sy[which], ex[which], ey[which]
             painter.drawLines(*self._lines.drawargs())
             painter.end()
             alpha = np.frombuffer(tally.constBits(), np.uint32).reshape(grid_h, tally.bytesPerLine() // 4)
-            counts[code] = alpha[:, :grid_w] >> 24
-        # A crossing of one cell stands for about `cell` pixels of edge spread over cell² pixels.
-        filled = _eroded(counts.sum(axis=0) >= SATURATED * cell)  # not the rim, where a cell is partly outside
+            counts[code] = (alpha[:, :grid_w] >> 24) * SAMPLE
+        density = counts.sum(axis=0) / cell  # crossings per pixel
+        # Not at the rim, where a cell is partly outside the graph: a saturated cell is filled when its
+        # neighbours are crossed at least half as often (the graph goes on round it).
+        filled = (density >= SATURATED) & _eroded(density >= SATURATED / 2)
         if not filled.any():
-            return edge_idx
-        # Edges whose box has no unfilled cell: a summed-area table answers each with four look-ups.
-        table = np.zeros((grid_h + 1, grid_w + 1), np.int32)
-        table[1:, 1:] = (~filled).cumsum(axis=0).cumsum(axis=1)
-        x0, x1 = np.minimum(ax[long], bx[long]) // cell, np.maximum(ax[long], bx[long]) // cell + 1
-        y0, y1 = np.minimum(ay[long], by[long]) // cell, np.maximum(ay[long], by[long]) // cell + 1
-        x0, x1, y0, y1 = x0.clip(0, grid_w), x1.clip(0, grid_w), y0.clip(0, grid_h), y1.clip(0, grid_h)
-        absorbed = (table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]) == 0
-        if not absorbed.any():
-            return edge_idx
-        # Each filled cell takes the colour of the status most of its crossings have.
+            return None, counts[0]
+        # Each filled cell takes the colour of the status most of its crossings have; the rest: none.
         argb = np.array([EDGE_COLORS[name].rgba() | 0xFF000000 for name in _STATUS_ORDER], np.uint32)
-        colour = np.where(filled, argb[counts.argmax(axis=0)], np.uint32(0))  # unfilled: transparent
-        fill = QImage(colour.data, grid_w, grid_h, grid_w * 4, QImage.Format.Format_ARGB32_Premultiplied)
-        p.save()
-        p.resetTransform()
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # sharp cells, no blur at the rim
-        p.drawImage(QRectF(0, 0, grid_w * cell / ratio, grid_h * cell / ratio), fill)
-        p.restore()
-        keep = np.ones(len(edge_idx), bool)
-        keep[long[absorbed]] = False
-        self.last_render["aggregated"] = int(absorbed.sum())
-        return edge_idx[keep]
+        colour = np.where(filled, argb[counts.argmax(axis=0)], np.uint32(0))
+        return filled, np.ascontiguousarray(colour)
+
+    def _draw_lines_between(self, p: QPainter, edge_idx: np.ndarray, ax: np.ndarray, ay: np.ndarray,
+                            bx: np.ndarray, by: np.ndarray) -> None:
+        """Edges as lines from (ax, ay) to (bx, by), one pen per status."""
+        if not len(edge_idx):
+            return
+        codes = self._status_code(edge_idx)
+        for code in np.unique(codes).tolist():
+            which = codes == code
+            status = _STATUS_ORDER[code]
+            self._lines.resize(int(which.sum()))
+            buffer = self._lines.ndarray()
+            buffer[:, 0], buffer[:, 1], buffer[:, 2], buffer[:, 3] = ax[which], ay[which], bx[which], by[which]
+            pen = QPen(EDGE_COLORS.get(status, EDGE_COLORS["accepted"]))
+            pen.setCosmetic(True)
+            pen.setWidthF(1.0)
+            if status == "candidate":
+                pen.setStyle(Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.drawLines(*self._lines.drawargs())
 
     def _status_code(self, edge_idx: np.ndarray) -> np.ndarray:
         data = self.data
