@@ -105,9 +105,14 @@ def text_blocks(page_dict: dict, skip: Sequence[Rect] = ()) -> PageLines:
                 continue
             if len(spans) == 1:
                 bold = bool(main["flags"] & BOLD_FLAG)  # its text is not blank: checked above
-            else:
-                main = max(spans, key=lambda s: len(s["text"].strip()))
-                bold = all(s["flags"] & BOLD_FLAG for s in spans if s["text"].strip())
+            else:  # the span with the most text sets the size (the first of equals); bold if every one with text is
+                main, most, bold = spans[0], -1, True
+                for span in spans:
+                    stripped = span["text"].strip()
+                    if len(stripped) > most:
+                        main, most = span, len(stripped)
+                    if stripped and not span["flags"] & BOLD_FLAG:
+                        bold = False
             entry = Line(tuple(line["bbox"]), text, round(main["size"] * 2) / 2, bold)
             dx, dy = line["dir"]
             (flat if dx > 0.99 and abs(dy) < 0.05 else turned).append(entry)

@@ -4,7 +4,10 @@ Run (with nothing else busy):  .venv/bin/python tests/bench/bench_import.py [--f
 Prints one JSON object:
 - pdf: pages/s of `kgstudio import` work (read: blocks, reading order, tables, locators;
   stored: documents, segments, chunks) vs bare `page.get_text()` on the same files, measured
-  in alternating rounds; goal ratio >= 0.7.
+  in alternating rounds; goal ratio >= 0.7. Also the import with the PDF reader's helper process
+  switched off (pages read by one process, as bare get_text() is), and the CPU seconds (this
+  process and its children) each took, which a busy machine disturbs less than wall time; and
+  the load average before and after.
 - folder: files/s and peak resident memory of importing a generated folder of N mixed files
   (PDF, e-mail, CSV, XLSX), in a child process so its peak is its own; then a re-import of the
   same folder (nothing to do) for comparison.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -28,49 +32,71 @@ TEXT_PDFS = ["multicolumn.pdf", "seasonal.pdf", "federal-register-2020-17221.pdf
              "GeoTopo-komprimiert.pdf"]
 
 
-def bare_pymupdf(paths: list[Path]) -> tuple[int, float]:
+def _cpu() -> float:
+    """CPU seconds of this process and its (finished) children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def bare_pymupdf(paths: list[Path]) -> tuple[int, float, float]:
     import pymupdf
 
-    started, pages = time.perf_counter(), 0
+    started, cpu, pages = time.perf_counter(), _cpu(), 0
     for path in paths:
         with pymupdf.open(path) as document:
             for page in document:
                 page.get_text()
                 pages += 1
-    return pages, time.perf_counter() - started
+    return pages, time.perf_counter() - started, _cpu() - cpu
 
 
-def kgstudio_import(paths: list[Path], folder: Path) -> tuple[int, float]:
+def kgstudio_import(paths: list[Path], folder: Path, helper: bool = True) -> tuple[int, float, float]:
+    from unittest import mock
+
+    from kgstudio.ingest import pdf
     from kgstudio.pipeline.importing import import_paths
     from kgstudio.store import Project
 
     project_path = folder / f"bench-{time.monotonic_ns()}.kgs"
-    with Project.create(project_path) as project:
-        started = time.perf_counter()
+    with Project.create(project_path) as project, \
+            mock.patch.object(pdf, "PARALLEL_MIN_PAGES", getattr(pdf, "PARALLEL_MIN_PAGES", 0) if helper else 10**9):
+        started, cpu = time.perf_counter(), _cpu()
         report = import_paths(project, paths)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
         assert report.count("imported") + report.count("partial") == len(paths), report.to_dict()
     import pymupdf
 
     pages = sum(pymupdf.open(p).page_count for p in paths)
-    return pages, elapsed
+    return pages, elapsed, cpu
 
 
 def pdf_benchmark(rounds: int) -> dict:
     paths = [SHARED / "pdf" / "text" / name for name in TEXT_PDFS]
-    bare, ours = [], []
-    with tempfile.TemporaryDirectory() as folder:
+    runs = {"bare": bare_pymupdf, "import": kgstudio_import,
+            "import_one_process": lambda p: kgstudio_import(p, folder, helper=False)}
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        runs["import"] = lambda p: kgstudio_import(p, folder)
         for _ in range(rounds):
-            pages, seconds = bare_pymupdf(paths)
-            bare.append(pages / seconds)
-            pages, seconds = kgstudio_import(paths, Path(folder))
-            ours.append(pages / seconds)
+            for name, run in runs.items():
+                pages, seconds, cpu_seconds = run(paths)
+                wall[name].append(pages / seconds)
+                cpu[name].append(pages / cpu_seconds)
+    median = {name: statistics.median(values) for name, values in wall.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
     return {
         "files": TEXT_PDFS, "pages": pages, "rounds": rounds,
-        "bare_pymupdf_pages_per_s": round(statistics.median(bare), 1),
-        "kgstudio_import_pages_per_s": round(statistics.median(ours), 1),
-        "ratio": round(statistics.median(ours) / statistics.median(bare), 3),
+        "bare_pymupdf_pages_per_s": round(median["bare"], 1),
+        "kgstudio_import_pages_per_s": round(median["import"], 1),
+        "ratio": round(median["import"] / median["bare"], 3),
         "goal_ratio": 0.7,
+        "kgstudio_import_one_process_pages_per_s": round(median["import_one_process"], 1),
+        "ratio_one_process": round(median["import_one_process"] / median["bare"], 3),
+        "pages_per_cpu_s": {name: round(value, 1) for name, value in median_cpu.items()},
+        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
 
 
