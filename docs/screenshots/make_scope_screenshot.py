@@ -7,7 +7,7 @@
 It creates a project in a temporary folder, imports Jane Smith's CV, types
 three competency questions with their SPARQL over kgstudio's default
 ontology, runs extraction under contracts with the model (as Run ▸ Extraction
-does), verifies, clicks the first question (its supporting triples are
+does), adds by hand three facts a small model misses (Edit ▸ Add Triple), verifies, clicks the first question (its supporting triples are
 highlighted on the canvas) and saves ``questions.png`` and ``contracts.png``
 next to this file. Needs ../shared/data.
 """
@@ -29,6 +29,12 @@ QUESTIONS = [
      "SELECT ?org ?place WHERE { ?o kgs:locatedIn ?l . ?o rdfs:label ?org . ?l rdfs:label ?place }"),
     ("Which organisations has a person been a member of?",
      "SELECT ?person ?org WHERE { ?p kgs:memberOf ?o . ?p rdfs:label ?person . ?o rdfs:label ?org }"),
+]
+
+HAND_MADE = [
+    (("Jane Smith", "Person"), "worksFor", ("XYZ Marketing", "Organization")),
+    (("XYZ Marketing", "Organization"), "locatedIn", ("New York", "Place")),
+    (("John Doe", "Person"), "worksFor", ("ABC Corp", "Organization")),
 ]
 
 
@@ -69,6 +75,11 @@ def main() -> int:
     run.run()
     settle(1000)
     print(f"extraction: {run.status.text()}")
+    # What a small model misses, the user adds by hand (Edit ▸ Add Entity / Add Triple), as edits of the history.
+    for subject, predicate, obj in HAND_MADE:
+        ids = [entity(window, name, cls) for name, cls in (subject, obj)]
+        window.editor.add_triple(ids[0], predicate, ids[1])
+    settle()
     window.lay_out("spring")
     settle()
     panel.verify()
@@ -86,6 +97,15 @@ def main() -> int:
     window.close()
     QApplication.processEvents()
     return 0
+
+
+def entity(window, name: str, class_name: str) -> int:  # type: ignore[no-untyped-def]
+    """The id of the entity called ``name``, added first when the graph has none."""
+    graph = window.graph
+    if graph is not None and name in graph.names:
+        return int(graph.node_ids[graph.names.index(name)])
+    record = window.editor.add_entity(name, class_name)
+    return next(iter(record.changes.entity_ids))
 
 
 def shoot(window, name: str) -> None:  # type: ignore[no-untyped-def]

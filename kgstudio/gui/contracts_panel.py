@@ -128,6 +128,7 @@ class ContractsPanel(QWidget):
         self.rules.setHeaderLabels(["Rule", "Pass rate", "Passed", "Checked"])
         self.rules.setRootIsDecorated(False)
         self.rules.itemSelectionChanged.connect(self._filter_by_rule)
+        self.rules.setMinimumWidth(320)  # rule names and the three figures, without scrolling
         self.list = QTreeWidget()
         self.list.setObjectName("contractViolations")
         self.list.setHeaderLabels(["Rule", "Subject", "Predicate", "Object", "Times", "Message", "Document"])
