@@ -11,8 +11,14 @@ the static graph as an image of the viewport and
 - **patches** only the rectangle an edit touched (a dragged node, an added,
   deleted or merged entity), so an edit costs about its own size;
 - draws only what is visible (nodes and edges culled to the clip with
-  numpy), with a **level of detail**: dense views draw nodes as points
-  without antialiasing; sparse views draw discs, names and predicates.
+  numpy), with a **level of detail**: sparse views draw discs, names and
+  predicates; dense views draw nodes as squares written straight into the
+  picture's pixels, without antialiasing, and leave out what cannot be
+  seen: the squares go on a layer of their own first, and an edge is drawn
+  only if one of its pixels shows between them (an exact test); long edges
+  that cross an area many times over (a hairball at fit zoom) are drawn as
+  one density aggregate there, and exactly elsewhere. Zoomed in, edges thin
+  out and every one is drawn again.
 
 All drawing is in device pixels: positions are transformed with numpy, so
 Qt never transforms 200,000 line ends itself.
