@@ -10,7 +10,9 @@ selection), groups them by the chunk they came from and, per chunk and step:
 2. asks the model as a *critic* which triples are wrong, showing it the
    rule findings; every rule finding is an issue even if the critic misses it;
 3. asks it as a *corrector* to fix or drop each issue. A fix is kept only
-   when it passes the rules itself; what cannot be fixed is dropped.
+   when it passes the rules itself; what breaks a rule and cannot be fixed
+   is dropped. A triple that only the critic faults is never dropped on
+   its word alone: it is fixed (by a fix that passes the rules) or kept.
 
 Every correction is a :class:`ProposedChange` (old triple, the fix or a
 drop, the critic's reason). :func:`run_reflection` applies each at once as
@@ -352,6 +354,11 @@ class _Reflector:
         for n, problem in sorted(issues.items()):
             triple = group[n - 1]
             fix = self._usable_fix(corrections.get(n), triple)
+            if not fix and not findings[n]:
+                # The critic alone found fault with a triple that passes every rule, and no usable fix came:
+                # keep it. A small model's critic flags right triples too (measured: it cost Text2KGBench
+                # precision), so a drop needs a rule finding; a fix still needs to pass every rule.
+                continue
             change = ProposedChange(triple.id, "fix" if fix else "drop", problem,
                                     (triple.subject, triple.predicate, triple.object),
                                     (fix["subject"], fix["predicate"], fix["object"]) if fix else None, fix or {})

@@ -233,3 +233,24 @@ def test_cancel_during_the_critic_changes_nothing(messy: dict, apply: bool) -> N
     assert report.proposals == [] and report.changes == []  # the rule findings are not dropped unasked
     with project.repositories() as repos:
         assert {repos.graph.triple(i).status for i in ids.values()} == {TripleStatus.CANDIDATE}
+
+
+class OverEagerCritic(CriticBackend):
+    """A small model's critic: it also faults the fine triple, and the corrector would drop it."""
+
+    def chat(self, messages: list[ChatMessage], **kwargs: Any) -> Completion:
+        completion = super().chat(messages, **kwargs)
+        if self.calls[-1] == "critic":
+            issues = json.loads(completion.text)["issues"]
+            lines = messages[-1].content.split("Triples:\n", 1)[1].split("\n")
+            fine = next(int(line.split(".")[0]) for line in lines if "| worksFor |" in line)
+            issues.append({"triple": fine, "problem": "looks wrong to me"})
+            return Completion(json.dumps({"issues": issues}), 50, 10, "stop")
+        return completion
+
+
+def test_the_critic_alone_never_drops_a_triple_that_passes_every_rule(messy: dict) -> None:
+    project, ids = messy["project"], messy["ids"]
+    report = propose_reflection(project, backend=OverEagerCritic(), steps=1)
+    assert {change.triple_id for change in report.proposals} == {ids["reversed"], ids["vague"], ids["loop"]}
+    assert report.compliance_after == 1.0  # the kept triple passes every rule
