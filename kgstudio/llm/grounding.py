@@ -15,7 +15,7 @@ with 0 to ``max_triples`` triples, where
   ``born in``), each starting with a letter;
 - the two ``*_class`` keys are there only when ``classes`` is given, and then
   hold one of ``classes``;
-- E, the evidence, is a span of consecutive words of the text that does not
+- E, the evidence (left out with ``evidence=False``), is a span of consecutive words of the text that does not
   cross the end of a sentence (".", "!" or "?" and a space before a capital,
   except after an initial such as "E.") or a paragraph (a blank line), and
   has at most ``max_evidence_words`` words.
@@ -91,6 +91,7 @@ def extraction_grammar(
     max_triples: int = 8,
     max_span_words: int = 8,
     max_evidence_words: int = 40,
+    evidence: bool = True,
 ) -> str:
     """The GBNF grammar (root rule ``root``) of an extraction answer grounded in ``text``; see the module doc.
 
@@ -108,7 +109,8 @@ def extraction_grammar(
         rules[ROOT] = _literal(OPEN_ANSWER + "]}")
         return _render(rules)
     rules["entity"] = _entity_rule(text, found, entity_names, max_span_words, rules)
-    rules["evidence"] = _evidence_rule(text, found, entity_names, max_evidence_words, rules)
+    if evidence:
+        rules["evidence"] = _evidence_rule(text, found, entity_names, max_evidence_words, rules)
     if predicates is None:
         word = "[A-Za-z] [A-Za-z0-9_]{0,23}"
         rules["predicate"] = f"{word} (\" \" {word}){{0,3}}"
@@ -121,7 +123,8 @@ def extraction_grammar(
     fields += [("predicate", "predicate"), ("object", "entity")]
     if classes is not None:
         fields.append(("object_class", "class"))
-    fields.append(("evidence", "evidence"))
+    if evidence:
+        fields.append(("evidence", "evidence"))
     parts = []
     for index, (key, rule) in enumerate(fields):
         opening = "{" if index == 0 else ","

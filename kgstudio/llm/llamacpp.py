@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -111,8 +112,14 @@ class LlamaCppBackend:
         json_schema: dict[str, Any] | None = None,
         grammar: str | None = None,
         cancel: CancelToken | None = None,
+        until: Callable[[str], str | None] | None = None,
     ) -> Completion:
         """Complete a chat with the model's own chat template; stops early when ``cancel`` is set.
+
+        ``until`` sees the answer so far each time a generated piece holds a
+        ``}``; when it returns a text, generation stops and that text is the
+        answer (``finish_reason`` "stop"). Extraction uses it to end an answer
+        that has started to repeat itself, a loop small models fall into.
 
         ``grammar`` (llama.cpp GBNF, root rule ``root``) or else ``json_schema``
         constrains the answer; the answer always matches it (unless cut by
@@ -136,7 +143,7 @@ class LlamaCppBackend:
             except ValueError as exc:
                 raise ModelError(f"the grammar is not valid GBNF ({exc})") from None
         try:
-            return self._generate(prompt, max_tokens, temperature, constraint, cancel)
+            return self._generate(prompt, max_tokens, temperature, constraint, cancel, until)
         finally:
             if constraint is not None:
                 constraint.close()
@@ -147,7 +154,8 @@ class LlamaCppBackend:
     # --- generation ----------------------------------------------------------------------
 
     def _generate(self, prompt: list[int], max_tokens: int, temperature: float,
-                  constraint: GrammarConstraint | None, cancel: CancelToken | None) -> Completion:
+                  constraint: GrammarConstraint | None, cancel: CancelToken | None,
+                  until: Callable[[str], str | None] | None = None) -> Completion:
         import llama_cpp
 
         llama = self._llama
@@ -177,9 +185,15 @@ class LlamaCppBackend:
                 constraint.accept(token)
             generated += 1
             pieces.append(decoder.decode(self._piece(token)))
+            if until is not None and "}" in pieces[-1]:
+                final = until("".join(pieces))
+                if final is not None:
+                    pieces, finish_reason, decoder = [final], "stop", None
+                    break
             if generated < max_tokens:  # the last token's logits are never needed (and may not fit the context)
                 llama.eval([token])
-        pieces.append(decoder.decode(b"", final=True))
+        if decoder is not None:  # None: ``until`` gave the final text
+            pieces.append(decoder.decode(b"", final=True))
         finished = time.perf_counter()
         self.last_stats = GenerationStats(
             prompt_tokens=len(prompt), prompt_tokens_evaluated=len(prompt) - reused, completion_tokens=generated,

@@ -104,7 +104,7 @@ def test_extraction_adds_candidate_triples_with_provenance_to_the_pdf_page(cv_pr
         subject = repos.graph.entity(triples[0].subject_id)
         assert subject.name.casefold() in evidence.casefold()
         run = repos.runs.get(report.run_id)
-        assert run.status == RunStatus.DONE and run.prompt_version == "extract@1"
+        assert run.status == RunStatus.DONE and run.prompt_version == "extract@2"
         # the project now has the ontology it was extracted with
         assert {p.name for p in repos.ontology.properties()} >= {"worksFor", "relatedTo"}
 
@@ -224,7 +224,7 @@ def test_find_span_ignores_case_and_line_breaks() -> None:
 def test_the_prompt_file_has_a_version_and_worked_examples() -> None:
     prompt = load_prompt()
     messages = prompt.messages(ontology="Classes: X", seeds="a, b", text="Hello {world}")
-    assert prompt.version == "1" and messages[0].role == "system" and "Classes: X" in messages[0].content
+    assert prompt.version == "2" and messages[0].role == "system" and "Classes: X" in messages[0].content
     assert messages[-1].content.endswith("Hello {world}")  # braces in a document are left alone
     assert any(m.role == "assistant" and json.loads(m.content)["triples"] for m in messages)
 
@@ -258,3 +258,16 @@ def test_classes_are_asked_only_when_the_settings_say_so(cv_project: Project) ->
                        backend=SchemaRecorder(), model="scripted:v1")
     fields = [set(schema["properties"]["triples"]["items"]["properties"]) for schema in asked]
     assert "subject_class" not in fields[0] and {"subject_class", "object_class"} <= fields[-1]
+
+
+def test_an_answer_ends_at_its_first_repeated_triple() -> None:
+    from kgstudio.pipeline.extract import end_of_new_triples
+
+    first = '{"subject":"Jane Smith","predicate":"worksFor","object":"XYZ Marketing"}'
+    second = '{"subject":"XYZ Marketing","predicate":"locatedIn","object":"New York"}'
+    assert end_of_new_triples('{"triples":[' + first) is None
+    assert end_of_new_triples('{"triples":[' + first + "," + second) is None
+    assert end_of_new_triples('{"triples":[' + first + ',{"subject":"Jane }') is None  # inside a string
+    repeat = first.replace("Jane Smith", "jane  smith")
+    cut = end_of_new_triples('{"triples":[' + first + "," + second + "," + repeat + ',{"')  # one token: "},{"
+    assert json.loads(cut)["triples"] == [json.loads(first), json.loads(second)]
