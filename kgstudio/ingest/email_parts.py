@@ -171,10 +171,20 @@ def _message_ids(value: str) -> list[str]:
     return found
 
 
+_ADDRESS = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
+
+
 def _people(values: list[str], mail: Mail, header: str) -> list[Person]:
     people: list[Person] = []
     seen: set[str] = set()
-    for name, address in email.utils.getaddresses(values):
+    try:
+        pairs = email.utils.getaddresses(values)
+    except RecursionError:
+        # The standard parser recurses once per group ("name: ...;"): a header of thousands of
+        # colons exhausts the stack. The addresses are still there to be found, without names.
+        mail.defects.append(f"{header} header too deeply nested to parse: addresses taken without names")
+        pairs = [("", address) for value in values for address in _ADDRESS.findall(value)]
+    for name, address in pairs:
         address = address.strip().strip("<>").lower()
         if not address:
             continue

@@ -93,3 +93,19 @@ def test_msg_whose_body_stream_claims_to_be_huge_is_a_read_error() -> None:
 
     with pytest.raises(ReadError, match="the Outlook item could not be read: malformed OLE document"):
         list(MsgReader().read(Source("huge.msg", data=bytes(data)), ReadOptions()))
+
+
+def test_address_header_of_thousands_of_nested_groups_keeps_its_addresses() -> None:
+    from kgstudio.ingest.email import EmailReader
+
+    # The fuzzer repeated a chunk of an mbox's To: header; "name:" opens a group, and the standard
+    # parser recurses once per group, so this raised RecursionError out of the reader.
+    raw = ("From: a@example.com\nTo: " + "team:" * 5000 + "b@example.com, Carol <c@example.org>\n"
+           "Subject: groups\n\nbody\n").encode()
+
+    [result] = EmailReader().read(Source("groups.eml", data=raw), ReadOptions())
+
+    assert result.title == "groups"
+    recipients = {f.object.key for f in result.facts if f.predicate == "toRecipient"}
+    assert recipients == {"mailto:b@example.com", "mailto:c@example.org"}
+    assert any("To header too deeply nested" in d for d in result.defects), result.defects
