@@ -689,7 +689,8 @@ class GraphLayer(pg.GraphicsObject):
         enter, leave = np.zeros(len(long), np.float32), np.ones(len(long), np.float32)
         missed = np.zeros(len(long), bool)
         with np.errstate(divide="ignore", invalid="ignore"):
-            for step, room in ((-dx, ax - x0 * unit), (dx, x1 * unit - ax), (-dy, ay - y0 * unit), (dy, y1 * unit - ay)):
+            sides = ((-dx, ax - x0 * unit), (dx, x1 * unit - ax), (-dy, ay - y0 * unit), (dy, y1 * unit - ay))
+            for step, room in sides:
                 at = room / step
                 missed |= (step == 0) & (room < 0)
                 enter = np.where(step < 0, np.maximum(enter, at), enter)
