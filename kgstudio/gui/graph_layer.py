@@ -464,10 +464,15 @@ class GraphLayer(pg.GraphicsObject):
             cy = np.rint((y + oy) * ratio).astype(np.int32)
             whole = clip.width() * clip.height() * 4 >= self._view_rect.width() * self._view_rect.height()
             if whole:
-                # The squares go on a layer of their own first, so an edge that they would hide entirely
-                # is known before it is drawn (at fit zoom on a big graph: nearly all of them).
-                layer = self._node_layer_for(image)  # type: ignore[arg-type]
-                self._splat_nodes(layer, nodes, cx[nodes], cy[nodes], clip)
+                # Where the squares cover the graph (their total area at least the nodes' extent), they go
+                # on a layer of their own first, so an edge that they would hide entirely is known before
+                # it is drawn (at fit zoom on a big graph: nearly all of them). Sparser, few are hidden.
+                side = 2 * (int(POINT_SIZE * ratio) // 2) + 1
+                extent = float(np.ptp(cx[nodes]) + 1) * float(np.ptp(cy[nodes]) + 1) if len(nodes) else 0.0
+                occlude = len(nodes) * side * side >= extent
+                layer = self._node_layer_for(image) if occlude else None  # type: ignore[arg-type]
+                if layer is not None:
+                    self._splat_nodes(layer, nodes, cx[nodes], cy[nodes], clip)
                 edge_idx = self._unhidden_edges(layer, edge_idx, cx, cy)
                 p.save()
                 p.resetTransform()
@@ -476,7 +481,10 @@ class GraphLayer(pg.GraphicsObject):
                 short, drawn = self._draw_long_edges(p, image, edge_idx, cx, cy)  # type: ignore[arg-type]
                 self._draw_lines(p, short, px, py)
                 drawn += len(short)
-                p.drawImage(QPointF(0, 0), layer)
+                if layer is not None:
+                    p.drawImage(QPointF(0, 0), layer)
+                else:
+                    self._splat_nodes(image, nodes, cx[nodes], cy[nodes], clip)  # type: ignore[arg-type]
                 p.restore()
             else:  # a strip or a patch: few of either
                 edge_idx = self._unhidden_edges(None, edge_idx, cx, cy)
