@@ -671,11 +671,18 @@ class GraphLayer(pg.GraphicsObject):
         ny0, ny1 = max(int(cy.min()) // cell, 0), min(int(cy.max()) // cell + 1, grid_h)
         rows, cols = np.nonzero(filled)
         y0, y1, x0, x1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+        table = np.zeros((grid_h + 1, grid_w + 1), np.int64)  # unfilled cells above and left of each corner
+        table[1:, 1:] = (~filled).cumsum(axis=0).cumsum(axis=1)
+        sums = table.tolist()
+
+        def unfilled(top: int, bottom: int, left: int, right: int) -> int:
+            return sums[bottom][right] - sums[top][right] - sums[bottom][left] + sums[top][left]
+
         while y0 < y1 and x0 < x1:
-            block = filled[y0:y1, x0:x1]
-            bare = [float((~block[0]).mean()), float((~block[-1]).mean()),
-                    float((~block[:, 0]).mean()), float((~block[:, -1]).mean())]
-            side = int(np.argmax(bare))
+            width, height = x1 - x0, y1 - y0
+            bare = [unfilled(y0, y0 + 1, x0, x1) / width, unfilled(y1 - 1, y1, x0, x1) / width,
+                    unfilled(y0, y1, x0, x0 + 1) / height, unfilled(y0, y1, x1 - 1, x1) / height]
+            side = max(range(4), key=bare.__getitem__)
             if bare[side] == 0:
                 break
             if side == 0:
