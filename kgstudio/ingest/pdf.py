@@ -16,6 +16,7 @@ they are listed in ``metadata["needs_ocr_pages"]`` and in the defects.
 
 from __future__ import annotations
 
+import gc
 import mimetypes
 import multiprocessing
 import os
@@ -278,7 +279,11 @@ class _DocumentReader:
         results = context.Queue()
         helper = context.Process(target=_helper, daemon=True, name="kgstudio-pdf-helper", args=(
             str(self.path), self.options, runs, claims, results, os.getpid()))
-        helper.start()
+        gc.freeze()  # the helper's garbage collector leaves the objects it inherits alone (untouched, not copied)
+        try:
+            helper.start()
+        finally:
+            gc.unfreeze()
         done: dict[int, list[_PageScan]] = {}
         try:
             for n, run in enumerate(runs):

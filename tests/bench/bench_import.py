@@ -34,8 +34,8 @@ TEXT_PDFS = ["multicolumn.pdf", "seasonal.pdf", "federal-register-2020-17221.pdf
 
 def _cpu() -> float:
     """CPU seconds of this process and its (finished) children."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def bare_pymupdf(paths: list[Path]) -> tuple[int, float, float]:

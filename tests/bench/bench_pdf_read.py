@@ -4,8 +4,10 @@ Run (with nothing else busy):  .venv/bin/python tests/bench/bench_pdf_read.py [R
 Prints one JSON object: pages/s of each, per file and over all the text PDFs
 in ../shared/data/pdf/text, and the ratio reader / bare (1.0 = as fast as
 bare text extraction). A third run, the reader with table detection switched
-off, shows what the tables cost. The runs alternate, file by file and round
-by round, so machine noise hits them alike; the best round of each counts.
+off, shows what the tables cost; a fourth, the reader without its helper
+process (one process, as bare extraction is), what the helper gains on a
+long file. The runs alternate, file by file and round by round, so machine
+noise hits them alike; the best round of each counts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from unittest import mock
 
 import pymupdf
 
-from kgstudio.ingest import pdf_tables
+from kgstudio.ingest import pdf, pdf_tables
 from kgstudio.ingest.pdf import PdfReader
 from kgstudio.ingest.reader import ReadOptions, Source
 
@@ -45,7 +47,13 @@ def reader_without_tables(path: Path) -> float:
         return reader(path)
 
 
-RUNS = {"bare": bare, "reader": reader, "reader_without_tables": reader_without_tables}
+def reader_one_process(path: Path) -> float:
+    with mock.patch.object(pdf, "PARALLEL_MIN_PAGES", 10**9):
+        return reader(path)
+
+
+RUNS = {"bare": bare, "reader": reader, "reader_without_tables": reader_without_tables,
+        "reader_one_process": reader_one_process}
 
 
 def main(rounds: int = 5) -> dict:
@@ -81,6 +89,7 @@ def _figures(pages: int, seconds: dict[str, float]) -> dict:
         **{f"{run}_pages_per_s": round(pages / seconds[run], 1) for run in RUNS},
         "ratio": round(seconds["bare"] / seconds["reader"], 3),
         "ratio_without_tables": round(seconds["bare"] / seconds["reader_without_tables"], 3),
+        "ratio_one_process": round(seconds["bare"] / seconds["reader_one_process"], 3),
     }
 
 
