@@ -43,7 +43,7 @@ def _driver_insert(connection: Connection, table: Table, names: list[str], ids: 
     given = set(names)
     if any(column.name not in given and column.name != "id" and column.default is not None for column in table.columns):
         return False
-    if any(len(row) != len(names) or row.keys() != given for row in rows):
+    if any(row.keys() != given for row in rows):
         return False
     dialect = connection.dialect
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
