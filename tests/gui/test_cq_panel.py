@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtWidgets import QPlainTextEdit
 
 from kgstudio.gui.main_window import MainWindow
 from kgstudio.llm.backend import ChatMessage, Completion
@@ -271,6 +272,9 @@ def test_import_an_ontology_file_and_one_with_errors_only_when_the_user_agrees(
     actions.import_ontology(shared_data / "bench" / "text2kgbench" / "wikidata_tekgen" / "ont_7_space.ttl")
     wait_for_tasks(window, qtbot)
     assert "siteOfAstronomicalDiscovery: Asteroid → Observatory  [object]" in actions.describe()
+    dialog = actions.show()  # Ontology ▸ Show Ontology…
+    assert dialog is not None and "Asteroid → Observatory" in dialog.findChild(QPlainTextEdit).toPlainText()
+    dialog.close()
     asked: list[str] = []
     actions.confirm = lambda text: asked.append(text) or False
     actions.import_ontology(shared_data / "ontologies" / "foaf-0.1.ttl")
