@@ -177,12 +177,15 @@ class _PageScanner:
         return "done", pdf_layout.text_blocks(textpage.extractDICT())
 
 
-def _helper(path: str, options: ReadOptions, runs: list[range], claims, results, reader: int) -> None:
+def _helper(path: str, options: ReadOptions, runs: list[range], claims, results, reader: int,
+            identity: tuple[int, int]) -> None:
     """A forked helper's work: claim runs of pages from the back until the reader's claims meet them."""
     _die_with_parent()
     try:
         with _open(Source.from_path(Path(path)), options.password) as doc:
             scanner = _PageScanner(options)
+            if _identity(path) != identity:  # the file changed since the reader opened it: the reader reads it all
+                return
             while os.getppid() == reader:  # a killed reader's helper stops (and sends nothing more)
                 with claims.get_lock():
                     n = claims[1]
@@ -195,6 +198,12 @@ def _helper(path: str, options: ReadOptions, runs: list[range], claims, results,
             results.put(None)
         else:
             results.cancel_join_thread()  # nobody reads the queue: exit without flushing it
+
+
+def _identity(path: str | Path) -> tuple[int, int]:
+    """Size and modification time of a file: what tells the helper it opened the file the reader has."""
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
 
 
 def _die_with_parent() -> None:
@@ -278,7 +287,7 @@ class _DocumentReader:
         claims = context.Array("i", [0, len(runs) - 1])  # the next run from the front, and from the back
         results = context.Queue()
         helper = context.Process(target=_helper, daemon=True, name="kgstudio-pdf-helper", args=(
-            str(self.path), self.options, runs, claims, results, os.getpid()))
+            str(self.path), self.options, runs, claims, results, os.getpid(), _identity(self.path)))
         gc.freeze()  # the helper's garbage collector leaves the objects it inherits alone (untouched, not copied)
         try:
             helper.start()

@@ -169,7 +169,7 @@ def test_pages_a_dying_helper_leaves_are_read_here(shared_data: Path, monkeypatc
     monkeypatch.setattr(pdf_module, "PARALLEL_MIN_PAGES", 2)
     monkeypatch.setattr(pdf_module, "PAGES_PER_RUN", 1)
 
-    def dying(path, options, runs, claims, results, reader) -> None:  # claims two runs, sends one, and is killed
+    def dying(path, options, runs, claims, results, reader, identity) -> None:  # claims two runs, sends one, and is killed
         with claims.get_lock():
             first = claims[1]
             claims[1] = first - 2
@@ -194,3 +194,20 @@ def test_with_other_threads_running_no_helper_is_forked(shared_data: Path, monke
         stop.set()
         other.join()
     assert {s.locator.page for s in result.segments} == {1, 2, 3}
+
+
+def test_a_helper_that_finds_the_file_changed_leaves_it_all_to_the_reader(
+        shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not pdf_module._can_fork():
+        pytest.skip("needs two cores and fork")
+    path = shared_data / "pdf" / "text" / "seasonal.pdf"
+    alone = _read(path)
+    monkeypatch.setattr(pdf_module, "PARALLEL_MIN_PAGES", 2)
+    monkeypatch.setattr(pdf_module, "PAGES_PER_RUN", 1)
+    monkeypatch.setattr(pdf_module, "_identity", lambda p: (os.getpid(), 0))  # differs in the helper
+    scanned_here = []
+    real_scan = pdf_module._PageScanner.scan
+    monkeypatch.setattr(pdf_module._PageScanner, "scan",
+                        lambda self, page, number: scanned_here.append(number) or real_scan(self, page, number))
+    assert _as_data(_read(path)) == _as_data(alone)
+    assert scanned_here == [1, 2, 3, 4, 5, 6]  # this process, not the helper, read every page
