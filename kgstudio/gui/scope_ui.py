@@ -168,6 +168,7 @@ class OntologyActions(QObject):
         layout.addWidget(text)
         layout.addWidget(buttons)
         dialog.resize(640, 520)
+        layout.activate()  # settle the size constraints before the native window exists (as the main window does)
         dialog.open()
         return dialog
 
