@@ -99,6 +99,14 @@ def average(rows: list[dict[str, float]]) -> dict[str, float]:
 # --- running kgstudio on a slice -----------------------------------------------------------------
 
 
+def benchmark_ontology(ontology: Ontology, relations: list[str]) -> Ontology:
+    """The OWL file's classes with only the benchmark's relations: Text2KGBench scores against its JSON ontology,
+    and the OWL file of ont_6_computer has 12 properties where the JSON has 4 (the other 8 would count as
+    hallucinated relations)."""
+    wanted = {squash(r) for r in relations}
+    return Ontology(ontology.classes, [p for p in ontology.properties if squash(p.label or p.name) in wanted])
+
+
 def load_slice(name: str, limit: int) -> tuple[list[dict[str, Any]], dict[str, list[tuple[str, str, str]]], dict]:
     with open(DATA / f"{name}_test.jsonl") as lines:
         tests = [json.loads(line) for line in lines if line.strip()][:limit]
@@ -153,9 +161,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for name in args.ontology:
             tests, gold, meta = load_slice(name, args.limit)
-            ontology = load_ontology(DATA / f"{name}.ttl")
-            label = {p.name: p.label or p.name for p in ontology.properties}
             relations = [r["label"] for r in meta["relations"]]
+            ontology = benchmark_ontology(load_ontology(DATA / f"{name}.ttl"), relations)
+            label = {p.name: p.label or p.name for p in ontology.properties}
             concepts = [c["label"] for c in meta["concepts"]]
             runs = {}
             for contracts_on in (False, True):
