@@ -43,7 +43,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from kgstudio.domain import Actor, Chunk, LlmCall, Ontology, Run, RunStatus, Segment
+from kgstudio.domain import Actor, Chunk, LlmCall, Ontology, OntologyProperty, Run, RunStatus, Segment
 from kgstudio.edit import AddExtractedTriples, EditHistory
 from kgstudio.errors import KgstudioError, ModelUnavailableError, RunPausedError
 from kgstudio.llm.backend import Backend, ChatMessage, Completion
@@ -188,14 +188,31 @@ def _fill(template: str, fields: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: fields.get(m.group(1), m.group(0)), template)
 
 
-def describe_ontology(ontology: Ontology) -> str:
-    """The ontology as the prompt shows it: classes, then predicates with domain → range."""
+def describe_ontology(ontology: Ontology, *, labels: bool = False) -> str:
+    """The ontology as the prompt shows it: classes, then predicates with domain → range.
+
+    ``labels``: predicates by their labels ("works for"), as extraction asks for them (see :func:`spoken`).
+    """
     classes = ", ".join(c.name for c in ontology.classes)
     lines = [f"Classes: {classes}", "Predicates:"]
     for prop in ontology.properties:
         signature = f" ({prop.domain or 'any'} -> {prop.range or 'any'})" if prop.domain or prop.range else ""
-        lines.append(f"- {prop.name}{signature}")
+        lines.append(f"- {spoken(prop) if labels else prop.name}{signature}")
     return "\n".join(lines)
+
+
+def spoken(prop: OntologyProperty) -> str:
+    """How extraction asks the model for a property: its label, else its name.
+
+    Words the model knows ("languages spoken, written or signed") instead of an
+    identifier ("languagesSpokenWrittenOrSigned"); :func:`parse_answer` maps
+    either back to the property.
+    """
+    return " ".join((prop.label or "").split()) or prop.name
+
+
+def _spoken_predicates(ontology: Ontology) -> list[str]:
+    return list(dict.fromkeys(spoken(p) for p in ontology.properties))
 
 
 # --- what the model must answer, and checking what it did -------------------------------------
@@ -212,7 +229,7 @@ def answer_schema(ontology: Ontology, *, ask_classes: bool = True) -> dict[str, 
     classes = [c.name for c in ontology.classes] if ask_classes else []
     if classes:
         triple["subject_class"] = {"enum": classes}
-    triple["predicate"] = {"enum": [p.name for p in ontology.properties]} if ontology.properties else name
+    triple["predicate"] = {"enum": _spoken_predicates(ontology)} if ontology.properties else name
     triple["object"] = name
     if classes:
         triple["object_class"] = {"enum": classes}
@@ -249,7 +266,8 @@ def parse_answer(raw: str, text: str, ontology: Ontology, names: Sequence[str] =
         data = {"triples": data}
     if not isinstance(data, dict) or not isinstance(data.get("triples"), list):
         raise AnswerError('expected an object {"triples": [...]}')
-    properties = {_key(p.name): p for p in ontology.properties}
+    properties = {_key(spoken(p)): p for p in reversed(ontology.properties)}
+    properties.update({_key(p.name): p for p in reversed(ontology.properties)})  # names win; first one wins
     classes = {_key(c.name): c.name for c in ontology.classes}
     known_names = {_normalise(n) for n in names}
     candidates = []
@@ -389,7 +407,7 @@ class _Job:
     def params(self) -> dict[str, Any]:
         """What, besides the chunk and the model, the answer depends on (hashed into the cache key)."""
         return {
-            "ontology": describe_ontology(self.ontology),
+            "ontology": describe_ontology(self.ontology, labels=True),
             "seeds": self.seeds,
             "max_tokens": self.settings.max_tokens,
             "grounded": self.settings.grounded and _supports_grammar(self.backend_class)
@@ -489,7 +507,7 @@ def estimate_extraction(project: Project, settings: ExtractionSettings = Extract
                                                                  (cid, calls[keys[cid]].id) in done)]
     to_call = [(cid, tokens) for cid, tokens in todo if keys[cid] not in calls]
     prefix = estimate_tokens("\n".join(m.content for m in prompt.messages(
-        ontology=describe_ontology(ontology), seeds=", ".join(seeds), text="")))
+        ontology=describe_ontology(ontology, labels=True), seeds=", ".join(seeds), text="")))
     prompt_tokens = sum(prefix + tokens for _, tokens in to_call)
     per_answer = (sum(history) / len(history)) if history else DEFAULT_OUTPUT_TOKENS
     output_tokens = round(per_answer * len(to_call))
@@ -551,7 +569,7 @@ class _Runner:
         self.params = job.params
         self.params_json = json.dumps(self.params, sort_keys=True)
         self.history = EditHistory(project)
-        self.ontology_text = describe_ontology(job.ontology)
+        self.ontology_text = describe_ontology(job.ontology, labels=True)
         self.grammar_builder = _grammar_builder(job) if self.params["grounded"] else None
         # Several requests in flight only where the backend is made for it (a server); the
         # embedded model is one llama.cpp context owned by this thread.
@@ -901,7 +919,7 @@ def _grammar_builder(job: _Job) -> Callable[[str], str] | None:
         from kgstudio.llm.grounding import extraction_grammar
     except ImportError:
         return None
-    predicates = [p.name for p in job.ontology.properties] or None
+    predicates = _spoken_predicates(job.ontology) or None
     classes = ([c.name for c in job.ontology.classes] or None) if job.settings.ask_classes else None
 
     def build(text: str) -> str:
