@@ -10,6 +10,11 @@ holds; an element that does hold it gets U+FFFD instead, with a warning. A
 header name cannot hold ``:`` (it separates the type), so a property name
 with one is written with ``_`` (and a warning).
 
+Text is written exactly, also text that starts with ``=``, ``+``, ``-`` or ``@``:
+``neo4j-admin`` keeps every character, so the ``'`` that keeps a spreadsheet
+from running such a cell as a formula (the ``csv`` tables export adds it) would
+end up in the database. This bundle is for the import tool, not for a spreadsheet.
+
 Two passes over the store: the first learns the columns and their types (a
 column is ``long``, ``boolean`` or ``date`` only when every value is one), the
 second writes the rows. Memory holds a batch and the column list, not the graph.

@@ -233,6 +233,18 @@ def test_formulas_in_an_imported_sheet_are_plain_text_in_the_csv_export(tmp_path
     assert {f"-{n}.5" for n in range(len(FORMULAS))} <= set(cells), "numbers are not quoted"
 
 
+def test_the_neo4j_import_bundle_keeps_formula_text_exact(tmp_path: Path) -> None:
+    # neo4j-admin stores every character: a protective ' would end up in the database (see neo4j_csv.py).
+    sheet = tmp_path / "contacts.csv"
+    sheet.write_text("Name,Note\nPerson 1,=1+1\nPerson 2,@SUM(A1)\n", encoding="utf-8")
+    with Project.create(tmp_path / "p.kgs") as project:
+        import_paths(project, [sheet])
+        export_project(project, "neo4j-csv", tmp_path / "neo4j", status="all")
+    with (tmp_path / "neo4j" / "nodes.csv").open(encoding="utf-8", newline="") as f:
+        cells = {cell for row in csv.reader(f) for cell in row}
+    assert {"=1+1", "@SUM(A1)"} <= cells
+
+
 # --- prompt injection: a document cannot act outside its data -----------------------------------
 
 
