@@ -473,7 +473,7 @@ class GraphLayer(pg.GraphicsObject):
                 layer = self._node_layer_for(image) if occlude else None  # type: ignore[arg-type]
                 if layer is not None:
                     self._splat_nodes(layer, nodes, cx[nodes], cy[nodes], clip)
-                edge_idx = self._unhidden_edges(layer, edge_idx, cx, cy)
+                edge_idx = self._unhidden_edges(layer, edge_idx, cx, cy, ratio)
                 p.save()
                 p.resetTransform()
                 # From here in the picture's own pixels, from the rounded centres the test used.
@@ -487,7 +487,7 @@ class GraphLayer(pg.GraphicsObject):
                     self._splat_nodes(image, nodes, cx[nodes], cy[nodes], clip)  # type: ignore[arg-type]
                 p.restore()
             else:  # a strip or a patch: few of either
-                edge_idx = self._unhidden_edges(None, edge_idx, cx, cy)
+                edge_idx = self._unhidden_edges(None, edge_idx, cx, cy, ratio)
                 self._draw_edges(p, geometry, edge_idx)
                 self._splat_nodes(image, nodes, cx[nodes], cy[nodes], clip)  # type: ignore[arg-type]
                 drawn = int(len(edge_idx))
@@ -577,21 +577,21 @@ class GraphLayer(pg.GraphicsObject):
         return layer
 
     def _unhidden_edges(self, squares: QImage | None, edge_idx: np.ndarray, cx: np.ndarray,
-                        cy: np.ndarray) -> np.ndarray:
+                        cy: np.ndarray, ratio: float) -> np.ndarray:
         """Dense views: the edges that will show from under the node squares.
 
-        ``cx``, ``cy`` are every node's centre in the picture's pixels. An edge no longer than its end
-        squares are wide lies wholly under them. With ``squares`` (the squares already on a transparent
-        layer), an edge up to :data:`OCCLUDED_EDGE` pixels long is kept only if one of its pixels between
-        the end squares is still transparent there: the pixels are the ones a 1-pixel line takes, one per
-        step along its longer axis, so the test is exact, not a guess. Longer edges are kept.
+        ``cx``, ``cy`` are every node's centre in the picture's pixels (``ratio`` of them to a logical
+        pixel). An edge no longer than its end squares are wide lies wholly under them. With ``squares``
+        (the squares already on a transparent layer), an edge up to :data:`OCCLUDED_EDGE` pixels long is
+        kept only if one of its pixels between the end squares is still transparent there: the pixels are
+        the ones a 1-pixel line takes, one per step along its longer axis, so the test is exact, not a
+        guess. Longer edges are kept.
         An :data:`OCCLUDED_EDGE` of 0 turns the test off (every edge drawn, for comparisons).
         """
         if not len(edge_idx) or OCCLUDED_EDGE <= 0:
             return edge_idx
         data = self.data
         assert data is not None
-        ratio = squares.devicePixelRatio() if squares is not None else 1.0
         half = int(POINT_SIZE * ratio) // 2
         if len(edge_idx) == len(data.src):
             s, d = data.src, data.dst  # every edge: no need to gather
