@@ -47,7 +47,14 @@ from kgstudio.pipeline.extract import (  # noqa: E402
 from kgstudio.pipeline.importing import import_paths  # noqa: E402
 from kgstudio.pipeline.reflect import compliance, load_triples, run_reflection  # noqa: E402
 from kgstudio.store import Project  # noqa: E402
-from tests.bench.bench_text2kgbench import DATA, ONTOLOGIES, average, load_slice, sentence_metrics  # noqa: E402
+from tests.bench.bench_text2kgbench import (  # noqa: E402
+    DATA,
+    ONTOLOGIES,
+    average,
+    benchmark_ontology,
+    load_slice,
+    sentence_metrics,
+)
 
 SHARED = ROOT.parent / "shared" / "data"
 MODES = ("single", "multi", "reflect")
@@ -105,9 +112,9 @@ def bench_text2kgbench(name: str, limit: int, settings: ExtractionSettings, back
                        folder: Path) -> dict[str, Any]:
     """single, multi and reflect on ``limit`` sentences of one Text2KGBench ontology, scored against its gold."""
     tests, gold, meta = load_slice(name, limit)
-    ontology = load_ontology(DATA / f"{name}.ttl")
-    label = {p.name: p.label or p.name for p in ontology.properties}
     relations = [r["label"] for r in meta["relations"]]
+    ontology = benchmark_ontology(load_ontology(DATA / f"{name}.ttl"), relations)
+    label = {p.name: p.label or p.name for p in ontology.properties}
     concepts = [c["label"] for c in meta["concepts"]]
     sentences = folder / f"{name}-sentences"
     sentences.mkdir()
