@@ -53,6 +53,7 @@ _DAMAGED: tuple[type[BaseException], ...] = (
     zipfile.BadZipFile, zlib.error, EOFError, KeyError, ElementTree.ParseError, ValueError,
     TypeError, IndexError, AttributeError, AssertionError, NotImplementedError, struct.error,
     RecursionError,  # xlrd walks an OLE2 directory tree recursively; a cycle in it recurses until the limit
+    LookupError,  # an XML part declaring an encoding Python does not know (encoding="yes")
 )
 
 

@@ -109,3 +109,27 @@ def test_address_header_of_thousands_of_nested_groups_keeps_its_addresses() -> N
     recipients = {f.object.key for f in result.facts if f.predicate == "toRecipient"}
     assert recipients == {"mailto:b@example.com", "mailto:c@example.org"}
     assert any("To header too deeply nested" in d for d in result.defects), result.defects
+
+
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/worksheets/sheet1.xml", "docProps/core.xml"])
+def test_xlsx_part_declaring_an_unknown_encoding_is_damage_not_a_crash(shared_data: Path, part: str) -> None:
+    import io
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(shared_data / "excel/dates/date.xlsx") as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members:
+            if name == part:  # the fuzzer's mutation: encoding="yes" in the XML declaration
+                data = re.sub(rb'encoding="[^"]*"', b'encoding="yes"', data, count=1)
+            archive.writestr(name, data)
+
+    try:
+        [result] = read_sheet("encoding.xlsx", buffer.getvalue())
+    except ReadError as error:
+        assert "damaged" in str(error) and "unknown encoding: yes" in str(error)
+    else:  # a sheet part: the workbook is read, the sheet's damage recorded
+        assert any("unknown encoding: yes" in d for d in result.defects + [
+            d for sheet in result.metadata["sheets"] for d in sheet.get("defects", [])]), result
