@@ -133,3 +133,41 @@ def test_xlsx_part_declaring_an_unknown_encoding_is_damage_not_a_crash(shared_da
     else:  # a sheet part: the workbook is read, the sheet's damage recorded
         assert any("unknown encoding: yes" in d for d in result.defects + [
             d for sheet in result.metadata["sheets"] for d in sheet.get("defects", [])]), result
+
+
+def test_xls_blank_cell_with_an_impossible_format_index_is_a_sheet_defect(shared_data: Path) -> None:
+    data = bytearray((shared_data / "excel/xls/testEXCEL.xls").read_bytes())
+    blank = data.find(b"\x01\x02\x06\x00")  # a BLANK record: row, column, format (XF) index
+    struct.pack_into("<H", data, blank + 8, 0xFFFF)  # xlrd keeps XF indexes in signed shorts
+
+    [result] = read_sheet("blank.xls", bytes(data))
+
+    assert any("damaged sheet" in d and "OverflowError" in d for d in result.defects), result.defects
+
+
+def test_xls_whose_workbook_stream_is_empty_is_refused_before_xlrd_reads_it(shared_data: Path) -> None:
+    # Found with a looping short-sector chain: xlrd followed it collecting empty pieces until the
+    # memory limit (13 KB file, 1.5 GB, 20 s). Size 0 sends xlrd down that same chain walk.
+    data = bytearray((shared_data / "excel/xls/testEXCEL.xls").read_bytes())
+    directory = ole_directory_offset(data)
+    name = "Workbook".encode("utf-16-le")
+    entry = next(o for o in range(directory, len(data), DIR_ENTRY) if data[o:o + len(name)] == name)
+    struct.pack_into("<I", data, entry + 0x78, 0)
+
+    with pytest.raises(ReadError, match="damaged: its Workbook stream is empty"):
+        read_sheet("empty-stream.xls", bytes(data))
+
+
+def test_xls_whose_short_sector_chain_loops_is_refused_before_xlrd_follows_it(shared_data: Path) -> None:
+    data = bytearray((shared_data / "excel/xls/testEXCEL.xls").read_bytes())
+    directory = ole_directory_offset(data)
+    name = "Workbook".encode("utf-16-le")
+    entry = next(o for o in range(directory, len(data), DIR_ENTRY) if data[o:o + len(name)] == name)
+    struct.pack_into("<I", data, entry + 0x78, 100)  # small: kept in the short-sector area
+    first = struct.unpack_from("<I", data, entry + 0x74)[0] % 128
+    struct.pack_into("<I", data, entry + 0x74, first)
+    ssat = (struct.unpack_from("<I", data, 0x3C)[0] + 1) * OLE_SECTOR  # first short-sector table sector
+    struct.pack_into("<I", data, ssat + 4 * first, first)  # the chain's first sector is followed by itself
+
+    with pytest.raises(ReadError, match="sector chain loops"):
+        read_sheet("loop-chain.xls", bytes(data))
