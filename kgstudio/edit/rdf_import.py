@@ -135,7 +135,10 @@ def import_rdf(project: Project, path: str | Path, *, fmt: str | None = None, pr
     report = RdfImportReport(str(path))
     reader = _GraphReader(project)
     for count, (s, p, o) in enumerate(_parse(path, fmt), 1):
-        reader.add(s, p, o)
+        try:
+            reader.add(s, p, o)
+        except KgstudioError as exc:
+            raise KgstudioError(f"{path}: {exc}") from None
         if count % 50_000 == 0:
             cancel.raise_if_cancelled()
             progress(count, None, f"reading {path.name}")
@@ -216,6 +219,8 @@ class _GraphReader:
             if term.value not in self.blank:
                 self.blank[term.value] = mint_entity_iri(self.base_iri, "blank")
             return self.blank[term.value]
+        if isinstance(term, pyoxigraph.Triple):  # RDF-star: a statement about a statement
+            raise KgstudioError(f"quoted triples (RDF-star) are not supported: << {term} >>")
         return term.value
 
     def add(self, s: Any, p: str, o: Any) -> None:

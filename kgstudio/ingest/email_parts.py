@@ -121,7 +121,7 @@ def _codec_name(charset: str | None) -> str | None:
         return None
     try:
         return codecs.lookup(charset.strip().strip('"').lower()).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL inside the charset name
         return None
 
 
@@ -221,7 +221,7 @@ def read_headers(headers: Message, mail: Mail) -> None:
         mail.date_text = date_text
         try:
             mail.date = email.utils.parsedate_to_datetime(date_text)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # Overflow: a year or offset past any date
             mail.defects.append(f"unreadable Date header: {date_text!r}")
     if parents := _message_ids(first("in-reply-to") or ""):
         mail.in_reply_to = parents[0]

@@ -131,7 +131,8 @@ class SpreadsheetReader:
         with opener() as handle:
             try:
                 archive = zipfile.ZipFile(handle)
-            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
+                # NotImplementedError: a zip "version needed" zipfile does not support ("zip file version 18.6")
                 raise ReadError(f"the workbook is damaged: not a readable zip archive ({exc})") from exc
             with archive:
                 names = archive.namelist()

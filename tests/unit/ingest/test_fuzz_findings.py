@@ -171,3 +171,37 @@ def test_xls_whose_short_sector_chain_loops_is_refused_before_xlrd_follows_it(sh
 
     with pytest.raises(ReadError, match="sector chain loops"):
         read_sheet("loop-chain.xls", bytes(data))
+
+
+def test_eml_with_a_date_past_any_calendar_and_a_nul_in_its_charset_is_read_with_defects() -> None:
+    from kgstudio.ingest.email import EmailReader
+
+    raw = (b"From: a@example.com\nTo: b@example.com\nSubject: odd\nDate: Mon, 1 Jan 99999999999 10:00:00 +0000\n"
+           b"Content-Type: text/plain; charset=\"utf\x00-8\"\n\nhello\n")
+
+    [result] = EmailReader().read(Source("odd.eml", data=raw), ReadOptions())  # OverflowError, ValueError before
+
+    assert result.title == "odd"
+    assert any("unreadable Date header" in d for d in result.defects), result.defects
+
+
+def test_xlsx_needing_a_zip_version_python_lacks_is_a_read_error(shared_data: Path) -> None:
+    data = bytearray((shared_data / "excel/dates/date.xlsx").read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    struct.pack_into("<H", data, entry + 6, 186)  # "version needed to extract": 18.6
+
+    with pytest.raises(ReadError, match="not a readable zip archive"):
+        read_sheet("version.xlsx", bytes(data))
+
+
+def test_rdf_star_quoted_triple_is_one_clear_error_naming_the_file(tmp_path: Path) -> None:
+    from kgstudio.edit.rdf_import import import_rdf
+    from kgstudio.errors import KgstudioError
+    from kgstudio.store import Project
+
+    source = tmp_path / "star.ttl"
+    source.write_text("<http://ex.org/a> <http://ex.org/says> << <http://ex.org/b> <http://ex.org/p> "
+                      "<http://ex.org/c> >> .\n", encoding="utf-8")
+    with Project.create(tmp_path / "p.kgs") as project:
+        with pytest.raises(KgstudioError, match=r"star\.ttl: quoted triples \(RDF-star\) are not supported"):
+            import_rdf(project, source)  # AttributeError ('Triple' has no 'value') before
