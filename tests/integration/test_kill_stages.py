@@ -142,15 +142,27 @@ def test_export_killed_at_random_points_leaves_the_old_file_and_a_rerun_writes_t
     shutil.copy(projects["fused"], path)
     target = tmp_path / "graph.ttl"
     part = target.with_name(target.name + ".part")
-    cut_midway = 0
-    for trial in range(TRIALS):
-        target.write_bytes(projects["before"])  # last week's export, about to be replaced
-        child = _start("export", str(path), "-f", "ttl", "-o", str(target), "--status", "all", "--provenance")
+    args = ("export", str(path), "-f", "ttl", "-o", str(target), "--status", "all", "--provenance")
+
+    def start_writing() -> subprocess.Popen[bytes]:
+        child = _start(*args)
         deadline = time.monotonic() + 300
         while not part.exists() and child.poll() is None:
             assert time.monotonic() < deadline, "the export did not start"
             time.sleep(0.005)
-        delay = rng.uniform(0.0, 0.3)
+        return child
+
+    # How long this machine takes to write the file, so the kills land inside that window (a fixed
+    # window missed it on a quiet machine: every kill came after the export had finished).
+    timing = start_writing()
+    began = time.monotonic()
+    timing.wait()
+    writing = time.monotonic() - began
+    cut_midway = 0
+    for trial in range(TRIALS):
+        target.write_bytes(projects["before"])  # last week's export, about to be replaced
+        child = start_writing()
+        delay = rng.uniform(0.0, 0.8 * writing)
         time.sleep(delay)
         interrupted = _kill(child)
         where = f"seed {SEED}, trial {trial}, killed {delay:.2f} s into writing"
