@@ -169,3 +169,18 @@ def test_a_project_path_alone_means_open_it_in_the_window(monkeypatch: pytest.Mo
     assert main([]) == 0
     assert main(["gui", "other.kgs"]) == 0
     assert opened == ["thesis.kgs", None, "other.kgs"]
+
+
+def test_output_cut_short_by_its_reader_ends_quietly(tmp_path: Path) -> None:
+    # `kgstudio triples P | head -1`: the reader leaves after one line; no traceback, the shell's 141.
+    rows = "\n".join(f"Person {i},Town {i % 50},{1900 + i % 100}" for i in range(3000))
+    (tmp_path / "people.csv").write_text("name,town,born\n" + rows + "\n", encoding="utf-8")
+    assert kgstudio("new", "p.kgs", cwd=tmp_path).returncode == 0
+    assert kgstudio("import", "p.kgs", "people.csv", cwd=tmp_path).returncode == 0
+    reader = subprocess.Popen([sys.executable, "-m", "kgstudio", "triples", "p.kgs"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline()
+    reader.stdout.close()  # far more than a pipe's buffer is still to come
+    errors = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 141 and "Traceback" not in errors and "BrokenPipe" not in errors, errors
