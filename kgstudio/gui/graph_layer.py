@@ -548,24 +548,8 @@ class GraphLayer(pg.GraphicsObject):
         """Edges as lines between their ends' positions in ``x``, ``y`` (the painter's coordinates)."""
         data = self.data
         assert data is not None
-        if not len(edge_idx):
-            return
-        codes = self._status_code(edge_idx)
         s, d = data.src[edge_idx], data.dst[edge_idx]
-        for code in np.unique(codes).tolist():
-            which = codes == code
-            status = _STATUS_ORDER[code]
-            self._lines.resize(int(which.sum()))
-            buffer = self._lines.ndarray()
-            ws, wd = s[which], d[which]
-            buffer[:, 0], buffer[:, 1], buffer[:, 2], buffer[:, 3] = x[ws], y[ws], x[wd], y[wd]
-            pen = QPen(EDGE_COLORS.get(status, EDGE_COLORS["accepted"]))
-            pen.setCosmetic(True)
-            pen.setWidthF(1.0)
-            if status == "candidate":
-                pen.setStyle(Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            p.drawLines(*self._lines.drawargs())
+        self._draw_lines_between(p, edge_idx, x[s], y[s], x[d], y[d])
 
     def _node_layer_for(self, image: QImage) -> QImage:
         """A transparent picture the size of ``image`` for the node squares (kept for the next frame)."""

@@ -123,15 +123,7 @@ def evidence(project: Project, triple_id: int) -> list[Evidence]:
                 chunk = session.get(ChunkRow, row.chunk_id)
                 if chunk is None:
                     continue
-                doc = session.get(DocumentRow, chunk.document_id)
-                segments = session.execute(select(SegmentRow.locator, SegmentRow.text).where(
-                    SegmentRow.document_id == chunk.document_id,
-                    SegmentRow.ordinal.between(chunk.segment_start, chunk.segment_end),
-                ).order_by(SegmentRow.ordinal)).all()
-                located = tuple((loc, text) for loc, text in ((_locator(s.locator), s.text) for s in segments)
-                                if loc is not None)
-                first = _segment_for_span(chunk.text, located, span)
-                result.append(Evidence(row.id, doc.id, doc.path, doc.kind, first, chunk.text, span, located))
+                result.append(_evidence_in_chunk(session, row.id, chunk, span))
     return result
 
 
@@ -141,15 +133,20 @@ def chunk_evidence(project: Project, chunk_id: int, span: tuple[int, int] | None
         chunk = session.get(ChunkRow, chunk_id)
         if chunk is None:
             return None
-        doc = session.get(DocumentRow, chunk.document_id)
-        segments = session.execute(select(SegmentRow.locator, SegmentRow.text).where(
-            SegmentRow.document_id == chunk.document_id,
-            SegmentRow.ordinal.between(chunk.segment_start, chunk.segment_end),
-        ).order_by(SegmentRow.ordinal)).all()
-        located = tuple((loc, text) for loc, text in ((_locator(s.locator), s.text) for s in segments)
-                        if loc is not None)
-        return Evidence(0, doc.id, doc.path, doc.kind, _segment_for_span(chunk.text, located, span), chunk.text,
-                        span, located)
+        return _evidence_in_chunk(session, 0, chunk, span)
+
+
+def _evidence_in_chunk(session: Any, provenance_id: int, chunk: ChunkRow, span: tuple[int, int] | None) -> Evidence:
+    """A chunk's passage with the locators of the segments it holds; the first is where ``span`` starts."""
+    doc = session.get(DocumentRow, chunk.document_id)
+    segments = session.execute(select(SegmentRow.locator, SegmentRow.text).where(
+        SegmentRow.document_id == chunk.document_id,
+        SegmentRow.ordinal.between(chunk.segment_start, chunk.segment_end),
+    ).order_by(SegmentRow.ordinal)).all()
+    located = tuple((loc, text) for loc, text in ((_locator(s.locator), s.text) for s in segments)
+                    if loc is not None)
+    return Evidence(provenance_id, doc.id, doc.path, doc.kind, _segment_for_span(chunk.text, located, span),
+                    chunk.text, span, located)
 
 
 def _segment_for_span(chunk_text: str, segments: tuple[tuple[Locator, str], ...],
