@@ -154,15 +154,18 @@ def test_export_killed_at_random_points_leaves_the_old_file_and_a_rerun_writes_t
 
     # How long this machine takes to write the file, so the kills land inside that window (a fixed
     # window missed it on a quiet machine: every kill came after the export had finished).
-    timing = start_writing()
-    began = time.monotonic()
-    timing.wait()
-    writing = time.monotonic() - began
+    durations = []
+    for _ in range(2):  # the shorter of two: the first may run on a cold cache
+        timing = start_writing()
+        began = time.monotonic()
+        timing.wait()
+        durations.append(time.monotonic() - began)
+    writing = min(durations)
     cut_midway = 0
     for trial in range(TRIALS):
         target.write_bytes(projects["before"])  # last week's export, about to be replaced
         child = start_writing()
-        delay = rng.uniform(0.0, 0.8 * writing)
+        delay = rng.uniform(0.0, 0.5 * writing)
         time.sleep(delay)
         interrupted = _kill(child)
         where = f"seed {SEED}, trial {trial}, killed {delay:.2f} s into writing"
