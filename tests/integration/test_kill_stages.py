@@ -149,18 +149,22 @@ def test_export_killed_at_random_points_leaves_the_old_file_and_a_rerun_writes_t
         deadline = time.monotonic() + 300
         while not part.exists() and child.poll() is None:
             assert time.monotonic() < deadline, "the export did not start"
-            time.sleep(0.005)
+            time.sleep(0.0005)
         return child
 
-    # How long this machine takes to write the file, so the kills land inside that window (a fixed
-    # window missed it on a quiet machine: every kill came after the export had finished).
-    durations = []
+    # How long NAME.part lives on this machine (from its creation to the rename), so the kills land inside
+    # that window. It is measured on the file itself: the process's lifetime is no guide, since the
+    # interpreter's exit after the rename takes several times longer than the writing (43 ms of writing,
+    # then 190 ms of exit here), and kills timed by the process mostly came after the rename on CI.
+    lifetimes = []
     for _ in range(2):  # the shorter of two: the first may run on a cold cache
         timing = start_writing()
         began = time.monotonic()
+        while part.exists():
+            time.sleep(0.0005)
+        lifetimes.append(time.monotonic() - began)
         timing.wait()
-        durations.append(time.monotonic() - began)
-    writing = min(durations)
+    writing = min(lifetimes)
     cut_midway = 0
     for trial in range(TRIALS):
         target.write_bytes(projects["before"])  # last week's export, about to be replaced
