@@ -31,6 +31,10 @@ class ModelError(KgstudioError):
     """A model file cannot be found or read, or a model server cannot be used."""
 
 
+class PromptTooLongError(ModelError):
+    """One request is longer than the model's context: that chunk fails, the run goes on."""
+
+
 class ModelUnavailableError(ModelError):
     """A model server is gone, failing, too slow or garbling its answers, after the retries: worth trying later."""
 

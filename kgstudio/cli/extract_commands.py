@@ -182,4 +182,4 @@ def _describe_report(report: ExtractionReport) -> str:
         text += f"; {report.tokens_per_second:.0f} tokens/s"
     if report.cancelled:
         text += ". Stopped: run the same command again to resume"
-    return text
+    return "\n".join([text, *(f"  not extracted: {problem}" for problem in report.problems)])

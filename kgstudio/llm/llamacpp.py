@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from kgstudio.errors import ModelError
+from kgstudio.errors import ModelError, PromptTooLongError
 from kgstudio.llm.backend import ChatMessage, Completion
 from kgstudio.llm.constrained import ConstraintStats, GrammarConstraint, Vocabulary, sample_from
 from kgstudio.llm.models import default_model_path, read_model_info
@@ -134,7 +134,8 @@ class LlamaCppBackend:
             grammar = json_schema_to_gbnf(json.dumps(json_schema))
         prompt = self._prompt_tokens(messages)
         if len(prompt) >= self._llama.n_ctx():
-            raise ModelError(f"the prompt has {len(prompt)} tokens, more than the context of {self._llama.n_ctx()}")
+            raise PromptTooLongError(
+                f"the prompt has {len(prompt)} tokens, more than the model's context of {self._llama.n_ctx()}")
         max_tokens = max(0, min(max_tokens, self._llama.n_ctx() - len(prompt)))
         constraint = None
         if grammar is not None:

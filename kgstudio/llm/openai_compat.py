@@ -17,14 +17,17 @@ or that breaks off or garbles its answer, is asked again ``max_retries``
 times with exponential backoff (0.5 s, 1 s, 2 s, ...); then
 :class:`~kgstudio.errors.ModelUnavailableError` says so in one line naming
 the URL. A chat has no side effects, so asking again is always safe. Answers
-that say the request itself is wrong (401, 404, 400, a prompt past the
-context) raise a plain :class:`~kgstudio.errors.ModelError` at once.
+that say the request itself is wrong (401, 404, 400) raise a plain
+:class:`~kgstudio.errors.ModelError` at once; a prompt past the model's
+context raises :class:`~kgstudio.errors.PromptTooLongError`, which fails that
+chunk only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -35,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from kgstudio.errors import ModelError, ModelUnavailableError
+from kgstudio.errors import ModelError, ModelUnavailableError, PromptTooLongError
 from kgstudio.llm.backend import ChatMessage, Completion
 from kgstudio.progress import Cancelled, CancelToken, Progress, no_progress
 
@@ -225,6 +228,9 @@ class OpenAICompatBackend:
         with contextlib.suppress(httpx.HTTPError):
             response.read()  # the error text, for the message
         response.close()
+        if _overflows_context(response):  # before the fallbacks: a 400 for the length is no refused field
+            raise PromptTooLongError(f"{url}: the request is longer than the model's context "
+                                     f"({_server_message(response)})")
         if form == "json_schema" and _rejects_schema_form(response) or \
                 form == "grammar" and _rejects_field(response, "grammar"):
             return None
@@ -327,6 +333,17 @@ def _server_message(response: httpx.Response) -> str:
     except (ValueError, KeyError, TypeError):
         message = response.text
     return (message.strip().splitlines() or [response.reason_phrase])[0][:200]
+
+
+# How servers say a prompt is past the context: llama.cpp's llama-server ("the request exceeds the
+# available context size"), llama-cpp-python's and vLLM's ("This model's maximum context length is N
+# tokens"), OpenAI's error code.
+_CONTEXT_OVERFLOW = re.compile(
+    r"exceeds? the available context|maximum context length|context_length_exceeded|exceed context window", re.I)
+
+
+def _overflows_context(response: httpx.Response) -> bool:
+    return response.status_code in (400, 413, 422) and _CONTEXT_OVERFLOW.search(response.text) is not None
 
 
 def _status_problem(url: str, response: httpx.Response) -> str:

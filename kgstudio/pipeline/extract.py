@@ -45,7 +45,7 @@ from typing import Any
 
 from kgstudio.domain import Actor, Chunk, LlmCall, Ontology, OntologyProperty, Run, RunStatus, Segment
 from kgstudio.edit import AddExtractedTriples, EditHistory
-from kgstudio.errors import KgstudioError, ModelUnavailableError, RunPausedError
+from kgstudio.errors import KgstudioError, ModelUnavailableError, PromptTooLongError, RunPausedError
 from kgstudio.llm.backend import Backend, ChatMessage, Completion
 from kgstudio.ontology.owl import default_ontology
 from kgstudio.pipeline import contracts
@@ -112,7 +112,8 @@ class ExtractionReport:
     cached: int = 0  # answered from the cache (no model call)
     skipped: int = 0  # already extracted before (nothing to do)
     model_calls: int = 0  # requests sent to the model, retries included
-    failed: int = 0  # chunks whose answer stayed unusable after the retry
+    failed: int = 0  # chunks whose answer stayed unusable after the retry, or too long for the model's context
+    problems: list[str] = field(default_factory=list)  # one line per chunk left undone, naming its document
     candidates: int = 0
     rejected_candidates: int = 0  # proposed by the model, not usable (ungrounded, unknown predicate, ...)
     contract_retries: int = 0  # answers asked (or taken from the cache) with violations fed back
@@ -579,6 +580,7 @@ class _Runner:
         self.index = contracts.OntologyIndex(job.ontology) if job.settings.contracts else None
         self.stops_early = _takes_keyword(job.backend_class, "until")
         self.unavailable: ModelUnavailableError | None = None  # the server gave up on a prefetched request
+        self.too_long: dict[str, PromptTooLongError] = {}  # prefetched requests past the model's context, by key
 
     def run(self) -> ExtractionReport:
         with self.project.repositories() as repos:
@@ -645,13 +647,22 @@ class _Runner:
                     chunk = repos.documents.chunks_by_id([chunk_id])[chunk_id]
                     segments = repos.documents.segments_between(chunk.document_id, chunk.segment_start,
                                                                 chunk.segment_end)
-                if self.parallel > 1 and keys[chunk_id] not in calls and self.unavailable is None:
+                if self.parallel > 1 and keys[chunk_id] not in calls and keys[chunk_id] not in self.too_long \
+                        and self.unavailable is None:
                     self._prefetch(todo[position:position + self.parallel], keys, calls)
                 call = calls.get(keys[chunk_id])
                 if call is None:
                     if self.unavailable is not None:  # the server failed this chunk's request in a prefetch
                         raise self.unavailable
-                    call = self._ask(chunk, keys[chunk_id])
+                    try:
+                        too_long = self.too_long.pop(keys[chunk_id], None)
+                        if too_long is not None:
+                            raise too_long
+                        call = self._ask(chunk, keys[chunk_id])
+                    except PromptTooLongError as exc:
+                        self._skip_too_long(chunk, exc)
+                        self.progress(position + 1, total, self._status(position + 1, total))
+                        continue
                     if call is None:  # cancelled while generating: nothing stored for this chunk
                         self.report.cancelled = True
                         break
@@ -675,7 +686,8 @@ class _Runner:
 
     def _prefetch(self, window: list[tuple[int, int]], keys: dict[int, str], calls: dict[str, LlmCall]) -> None:
         """Ask about the chunks of ``window`` that have no answer yet, ``parallel`` requests at once."""
-        wanted = [chunk_id for chunk_id, _ in window if keys[chunk_id] not in calls]
+        wanted = [chunk_id for chunk_id, _ in window
+                  if keys[chunk_id] not in calls and keys[chunk_id] not in self.too_long]
         with self.project.repositories() as repos:
             chunks = repos.documents.chunks_by_id(wanted)
         began = time.perf_counter()
@@ -684,6 +696,9 @@ class _Runner:
                 return self._ask(chunks[chunk_id], keys[chunk_id], timed=False)
             except ModelUnavailableError as exc:  # raised when the loop reaches that chunk, after the ones before
                 return exc
+            except PromptTooLongError as exc:  # reported when the loop reaches that chunk
+                self.too_long[keys[chunk_id]] = exc
+                return None
 
         with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="kgs-extract") as pool:
             answers = list(pool.map(ask, wanted))
@@ -694,6 +709,21 @@ class _Runner:
             elif call is not None:
                 calls[call.key] = call
                 self.fresh.add(call.key)
+
+    def _skip_too_long(self, chunk: Chunk, problem: PromptTooLongError) -> None:
+        """A chunk the model cannot take: counted as failed and named, and left pending for a later run.
+
+        Nothing is stored for it (it is no answer of the model's), so running again with a model or
+        server of a larger context, or after re-chunking smaller, asks about it then.
+        """
+        with self.project.repositories() as repos:
+            document = repos.documents.get(chunk.document_id)
+        where = Path(document.path).name if document is not None else f"document {chunk.document_id}"
+        with self.lock:
+            self.report.failed += 1
+            self.report.problems.append(
+                f"{where} (chunk {chunk.id}, about {chunk.tokens} tokens of text): {problem}; "
+                "it is left for a later run with a larger context")
 
     def _status(self, done: int, total: int) -> str:
         r = self.report
@@ -806,7 +836,10 @@ class _Runner:
             with self.project.repositories() as repos:
                 retry = repos.extraction.calls_by_key([retry_key]).get(retry_key)
             if retry is None:
-                retry = self._ask(chunk, retry_key, history=history)
+                try:
+                    retry = self._ask(chunk, retry_key, history=history)
+                except PromptTooLongError:
+                    break  # the question with the feedback is past the context: the first answer stands
                 if retry is None:
                     return None
             self.report.contract_retries += 1

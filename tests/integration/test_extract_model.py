@@ -174,3 +174,43 @@ def test_instructions_inside_a_document_do_not_change_the_answer_format(tmp_path
         parsed = json.loads(answer)  # still the asked JSON object, nothing else
         assert attempts == 1 and set(parsed) == {"triples"}
         assert all({"subject", "predicate", "object"} <= set(triple) for triple in parsed["triples"])
+
+
+def test_a_chunk_past_the_model_context_fails_alone_and_is_asked_again_with_a_larger_one(tmp_path: Path) -> None:
+    import re
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "short.txt").write_text("Ada Lovelace worked with Charles Babbage in London.\n", encoding="utf-8")
+    people = ["Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Donald Knuth", "Niklaus Wirth"]
+    (docs / "long.txt").write_text(" ".join(
+        f"{a} corresponded with {b} about compilers, and {a} later visited {b} in Zurich." for a in people
+        for b in people if a != b)[:1900] + "\n", encoding="utf-8")
+    with Project.create(tmp_path / "p.kgs") as project:
+        import_paths(project, [docs])
+
+        def run(n_ctx: int):  # type: ignore[no-untyped-def]
+            report = run_extraction(project, ExtractionSettings(n_ctx=n_ctx, n_threads=1, max_tokens=96))
+            with project.repositories() as repos:
+                assert repos.runs.get(report.run_id).status.value == "done"  # the run itself did not fail
+            return report
+
+        # A context too small for any prompt: both chunks are named, nothing is stored, the run ends.
+        first = run(64)
+        assert first.chunks == 2 and first.failed == 2 and first.model_calls == 0
+        lengths = {}
+        for problem in first.problems:
+            assert "left for a later run with a larger context" in problem, problem
+            lengths[problem.split(" ", 1)[0]] = int(re.search(r"the prompt has (\d+) tokens", problem).group(1))
+        assert set(lengths) == {"short.txt", "long.txt"} and lengths["long.txt"] > lengths["short.txt"] + 100
+
+        # Room for the short one only (llama.cpp rounds a context up to a multiple of 256): it is answered,
+        # the long one is named again.
+        room = -(-(lengths["short.txt"] + 32) // 256) * 256
+        assert room < lengths["long.txt"], lengths
+        second = run(room)
+        assert [p.split(" ", 1)[0] for p in second.problems] == ["long.txt"] and second.model_calls >= 1
+
+        # The default context: the long one is asked now, the short one's answer comes from the cache.
+        third = run(4096)
+        assert third.problems == [] and third.model_calls >= 1 and third.skipped == 1

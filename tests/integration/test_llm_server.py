@@ -134,7 +134,9 @@ def test_one_failed_request_does_not_sink_the_batch(server_backend: OpenAICompat
     results = server_backend.chat_many([ChatRequest(FRANCE, max_tokens=12), too_long,
                                         ChatRequest(FRANCE, max_tokens=12)])
     assert "paris" in results[0].text.lower() and "paris" in results[2].text.lower()  # type: ignore[union-attr]
-    # llama_cpp.server streams nothing for a prompt past its context: an error, not an empty answer.
+    # llama_cpp.server streams nothing for a prompt past its context (and resets a request that is not
+    # streamed): an error, not an empty answer. Servers that say so (llama.cpp's llama-server, vLLM, OpenAI:
+    # a 400 naming the context) raise PromptTooLongError, which fails one chunk of an extraction, not the run.
     assert isinstance(results[1], ModelError) and "without a finish reason" in str(results[1])
 
 

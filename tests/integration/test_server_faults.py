@@ -48,7 +48,8 @@ class FaultServer:
     """An OpenAI-compatible chat endpoint on 127.0.0.1 whose answer to request ``n`` is ``behaviour(n, text)``
     (``text``: the request's messages).
 
-    Behaviours: "ok" (a proper streamed answer), an error status ("404", "500", ...), "html" (200 and a
+    Behaviours: "ok" (a proper streamed answer), an error status ("404", "500", ...), "context" (llama-server's
+    400 for a prompt past its context), "html" (200 and a
     web page), "garbage" (200 and
     an event stream whose pieces are not JSON), "stall" (200, one piece, then
     silence until the server is closed).
@@ -83,6 +84,16 @@ class FaultServer:
         if behaviour.isdigit():  # an HTTP error status
             body = json.dumps({"error": {"message": f"scripted failure {behaviour}"}}).encode()
             handler.send_response(int(behaviour))
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return
+        if behaviour == "context":  # llama.cpp's llama-server on a prompt past its context, as it words it
+            body = json.dumps({"error": {"code": 400, "type": "exceed_context_size_error",
+                                         "message": "the request exceeds the available context size, "
+                                                    "try increasing it"}}).encode()
+            handler.send_response(400)
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
@@ -250,6 +261,34 @@ def test_an_extraction_pauses_when_the_server_fails_and_resumes_with_the_rest(
         report = run_extraction(project, settings)
     assert report.model_calls == 3 and report.skipped == 3 and len(server.requests) == asked_before + 3
     assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 6
+
+
+def test_a_chunk_past_the_server_context_fails_alone_and_is_sent_again_next_run(
+        tmp_path: Path, shared_data: Path, fault_server) -> None:  # type: ignore[no-untyped-def]
+    path = _seasonal_project(tmp_path, shared_data)
+    with Project.open(path) as project, project.repositories() as repos:
+        (document,) = repos.documents.list()
+        marker = repos.documents.chunks(document.id)[1].text[:60]  # the second chunk is "too long"
+    state = {"larger": False}
+    server = fault_server(lambda n, body: "context" if marker in body and not state["larger"] else "ok")
+    settings = ExtractionSettings(server_url=server.url, limit=4, concurrency=2, contract_retries=0)
+    with Project.open(path) as project:
+        report = run_extraction(project, settings)  # two requests in flight: the prefetching path
+        with project.repositories() as repos:
+            run = repos.runs.get(report.run_id)
+    assert run is not None and run.status == RunStatus.DONE  # the run goes on past the chunk
+    assert report.failed == 1 and report.model_calls == 3 and len(server.requests) == 4  # no retry for it
+    (problem,) = report.problems
+    assert problem.startswith("seasonal.pdf (chunk ") and "longer than the model's context" in problem
+    assert "exceeds the available context size" in problem and problem.endswith("with a larger context")
+    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 3
+    assert _count(path, "SELECT COUNT(*) FROM llm_call") == 3  # nothing stored for it: it is no answer
+
+    state["larger"] = True  # the server restarted with a larger context
+    with Project.open(path) as project:
+        report = run_extraction(project, settings)
+    assert report.problems == [] and report.model_calls == 1 and report.skipped == 3
+    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 4
 
 
 # --- a real server killed mid-run ----------------------------------------------------------------
