@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from kgstudio.errors import KgstudioError
 
@@ -133,7 +134,7 @@ def run_gui(project: str | None = None) -> int:
 
     # Qt's loop does not return to Python on its own, so Ctrl+C in the terminal
     # would be ignored; a periodic no-op timer lets Python run its signal handler.
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    restore = close_on_interrupt(window)
     heartbeat = QTimer()
     heartbeat.timeout.connect(lambda: None)
     heartbeat.start(250)
@@ -141,4 +142,18 @@ def run_gui(project: str | None = None) -> int:
         return app.exec()
     finally:
         heartbeat.stop()
-        signal.signal(signal.SIGINT, previous)
+        restore()
+
+
+def close_on_interrupt(window: Any) -> Callable[[], None]:
+    """Make Ctrl+C (SIGINT) close ``window`` as its close button would; returns a function that undoes this.
+
+    Python runs a signal handler between any two bytecodes of the main thread,
+    which can be in the middle of a paint written in Python. Closing the window
+    there tore the canvas down under its own painter (a segfault seen on CI), so
+    the handler only asks the event loop to close the window once it is back at the top.
+    """
+    from PySide6.QtCore import QTimer
+
+    previous = signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    return lambda: signal.signal(signal.SIGINT, previous)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -342,3 +344,32 @@ def test_a_dense_view_leaves_out_hidden_edges_and_looks_the_same(qtbot, monkeypa
     close = picture()
     assert "aggregated" not in canvas.layer.last_render
     assert (close != every_edge_drawn()).sum() <= close.size * 0.0005
+
+
+def test_ctrl_c_in_the_middle_of_a_paint_closes_the_window_after_the_paint(
+        shown: MainWindow, qtbot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Python runs a SIGINT handler between any two bytecodes, so Ctrl+C can land inside the canvas's paint."""
+    from kgstudio.gui.app import close_on_interrupt
+    from kgstudio.gui.graph_layer import GraphLayer
+
+    render = GraphLayer.render
+    interrupted = []
+
+    def render_interrupted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not interrupted:
+            interrupted.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs here, before the drawing goes on
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(GraphLayer, "render", render_interrupted)
+    restore = close_on_interrupt(shown)
+    try:
+        shown.canvas.layer.invalidate()
+        image = grab(shown.canvas)  # pytest-qt fails the test on an exception inside the paint
+        assert interrupted
+        assert shown.isVisible() and shown.project is not None  # nothing closed under the painter
+        assert image.pixelColor(device_point(shown.canvas, 0).toPoint()) != shown.canvas.layer.background
+        qtbot.waitUntil(lambda: not shown.isVisible())  # then the window closes, as on its close button
+        assert shown.project is None
+    finally:
+        restore()
