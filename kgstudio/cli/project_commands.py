@@ -66,6 +66,10 @@ def format_status(counts: dict[str, Any]) -> str:
         f"Triples   {triples['total']}",
         f"  by status: {breakdown(triples['by_status'])}",
         f"  by origin: {breakdown(triples['by_origin'])}",
+        f"Runs      {counts['runs']['total']} "
+        f"({breakdown({k: v for k, v in counts['runs']['by_status'].items() if v}) or 'none yet'})",
+        *(["  interrupted: their process stopped before they ended; run the stage again to go on"]
+          if counts["runs"]["by_status"].get("interrupted") else []),
         f"Errors    {errors} ({breakdown(counts['errors'])})",
         f"Edits     {counts['edits']['undoable']} undoable, {counts['edits']['redoable']} redoable",
         *(f"  {p['status']}: {p['path']}: {p['error']}" for p in counts["problems"]),

@@ -14,6 +14,8 @@ class RunStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # The process running it stopped before it ended (killed, crashed); what it finished is kept.
+    INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Run:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     id: int | None = None
+    owner: str | None = None  # the process that runs it (see kgstudio.store.owners)
 
 
 @dataclass

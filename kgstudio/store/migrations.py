@@ -81,8 +81,16 @@ def _v1_to_v2(connection: Connection) -> None:
     connection.execute(text("CREATE INDEX ix_candidate_llm_call_id ON candidate (llm_call_id)"))
 
 
+def _v2_to_v3(connection: Connection) -> None:
+    """``run.owner``: the process running a run, so a run whose process was killed shows as interrupted.
+
+    Runs from before have no owner; one left ``running`` stays so (nothing can tell whose it was).
+    """
+    connection.execute(text("ALTER TABLE run ADD COLUMN owner TEXT"))
+
+
 # from_version -> step that upgrades that version to from_version + 1.
-MIGRATIONS: dict[int, MigrationStep] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, MigrationStep] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def pending_steps(from_version: int, to_version: int) -> list[MigrationStep]:

@@ -225,6 +225,10 @@ class Project:
             triples_by_status = grouped(TripleRow.status, TripleStatus)
             entities = grouped(EntityRow.status, EntityStatus)
             runs = grouped(RunRow.status, RunStatus)
+            # Runs whose process was killed still say "running" until the next run marks them.
+            gone = len(Repositories(s).runs.interrupted())
+            runs[RunStatus.RUNNING] -= gone
+            runs[RunStatus.INTERRUPTED] += gone
             edits = grouped(EditLogRow.state, EditState)
             seeds = grouped(SeedRow.status, SeedStatus)
             failed_candidates = count(CandidateRow, CandidateRow.error.is_not(None))

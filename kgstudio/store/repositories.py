@@ -45,6 +45,7 @@ from kgstudio.domain import (
 )
 from kgstudio.domain.locators import locator_from_dict, locator_to_dict
 from kgstudio.errors import EditError
+from kgstudio.store import owners
 from kgstudio.store.bulk import insert_rows
 from kgstudio.store.schema import (
     AliasRow,
@@ -242,14 +243,32 @@ class RunRepository:
         self.session = session
 
     def start(self, run: Run) -> Run:
+        """Record ``run`` as started by this process (and close the books on runs whose process is gone)."""
+        self.mark_interrupted()
         row = RunRow(
             stage=run.stage, model=run.model, prompt_version=run.prompt_version, params=run.params,
             status=str(run.status), message=run.message, started_at=run.started_at or utcnow(),
+            owner=run.owner or owners.this_process(),
         )
         self.session.add(row)
         self.session.flush()
-        run.id, run.started_at = row.id, row.started_at
+        run.id, run.started_at, run.owner = row.id, row.started_at, row.owner
         return run
+
+    def interrupted(self) -> list[int]:
+        """Ids of runs still marked ``running`` whose process has stopped (killed or crashed)."""
+        rows = self.session.execute(select(RunRow.id, RunRow.owner).where(RunRow.status == str(RunStatus.RUNNING)))
+        return [run_id for run_id, owner in rows if owners.is_gone(owner)]
+
+    def mark_interrupted(self) -> list[int]:
+        """Mark the :meth:`interrupted` runs so; returns their ids."""
+        ids = self.interrupted()
+        for run_id in ids:
+            row = self.session.get_one(RunRow, run_id)
+            row.status = str(RunStatus.INTERRUPTED)
+            row.message = ("the process running it stopped before it ended (killed or crashed); "
+                           "what it had finished is kept, and a new run goes on from there")
+        return ids
 
     def finish(self, run_id: int, status: RunStatus, message: str | None = None) -> None:
         row = self.session.get_one(RunRow, run_id)
@@ -260,7 +279,7 @@ class RunRepository:
         if row is None:
             return None
         return Run(row.stage, row.model, row.prompt_version, row.params, RunStatus(row.status),
-                   row.message, row.started_at, row.finished_at, row.id)
+                   row.message, row.started_at, row.finished_at, row.id, row.owner)
 
     def latest(self, stage: str, status: RunStatus) -> Run | None:
         """The newest run of ``stage`` that ended with ``status`` (e.g. the last finished fusion)."""

@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2  # 2: llm_call cache, chunk_extraction, candidate classes, entity_distinct
+SCHEMA_VERSION = 3  # 2: llm_call cache, chunk_extraction, candidate classes, entity_distinct; 3: run.owner
 APPLICATION_NAME = "kgstudio"
 # PRAGMA application_id of every kgstudio SQLite file ("KGS1"), so `file` and
 # kgstudio itself can tell a project from any other SQLite database.
@@ -108,6 +108,7 @@ class RunRow(Base):
     message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    owner: Mapped[str | None] = mapped_column(Text)  # "HOST PID START" of the process running it
 
 
 class CandidateRow(Base):

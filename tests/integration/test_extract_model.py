@@ -80,6 +80,8 @@ def test_a_killed_extraction_resumes_without_asking_the_model_twice(tmp_path: Pa
     child.wait()
     before = _answers(path)
     assert 2 <= before < int(limit)
+    status = cli("status", str(path), cwd=tmp_path)
+    assert "Runs      1 (interrupted 1)" in status.stdout, status.stdout  # not "running" for ever
     result = cli("extract", str(path), "--limit", limit, "--json", *one_answer, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -90,6 +92,9 @@ def test_a_killed_extraction_resumes_without_asking_the_model_twice(tmp_path: Pa
     with Project.open(path) as project, project.read() as session:
         extracted = session.execute(sqlite_text("SELECT COUNT(*) FROM chunk_extraction")).scalar()
     assert extracted == int(limit)
+    with Project.open(path) as project:
+        runs = project.counts()["runs"]["by_status"]
+    assert {status: n for status, n in runs.items() if n} == {"interrupted": 1, "done": 1}
 
 
 def sqlite_text(sql: str):

@@ -118,3 +118,29 @@ def test_current_chunk_texts_skip_replaced_and_failed_documents(tmp_path: Path) 
         with project.repositories() as repos:
             assert list(repos.documents.current_chunk_texts(batch=1)) == ["now", "part"]
             assert repos.documents.count_current_chunks() == 2
+
+
+def test_a_run_whose_process_was_killed_shows_as_interrupted_and_the_next_run_marks_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kgstudio.domain import Run, RunStatus
+    from kgstudio.store import owners
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    killed_owner = owners._owner(child.pid)
+    with Project.create(tmp_path / "p.kgs") as project:
+        with project.transaction() as repos:
+            killed = repos.runs.start(Run("extract", owner=killed_owner))
+            alive = repos.runs.start(Run("fuse"))  # this process's: still going
+        assert project.counts()["runs"]["by_status"]["running"] == 2
+        child.kill()
+        child.wait()
+        by_status = project.counts()["runs"]["by_status"]
+        assert (by_status["running"], by_status["interrupted"]) == (1, 1)
+        with project.transaction() as repos:
+            repos.runs.start(Run("extract"))  # the next run closes the books on the killed one
+        with project.repositories() as repos:
+            run = repos.runs.get(killed.id)  # type: ignore[arg-type]
+            assert run is not None and run.status == RunStatus.INTERRUPTED and "killed or crashed" in (run.message or "")
+            assert repos.runs.get(alive.id).status == RunStatus.RUNNING  # type: ignore[arg-type, union-attr]
