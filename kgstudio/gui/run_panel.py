@@ -266,7 +266,7 @@ class RunPanel(QWidget):
             f"Extraction {ending}: {report.chunks:,} chunks, {report.candidates:,} candidates, "
             f"{report.failed:,} failed, {report.cached:,} from the cache, in {report.seconds:.0f} s.")
         # The chunks left undone, named (the first in the line, all of them in the tooltip).
-        problems = getattr(report, "problems", [])
+        problems = report.problems
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             self.status.setText(f"{self.status.text()} Not extracted: {problems[0]}{more}")

@@ -16,7 +16,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from kgstudio.edit.rdf_import import import_rdf
 from kgstudio.export import export_project
 from kgstudio.pipeline.fuse import FusionSettings, run_fusion
 from kgstudio.store import Project
+from tests.integration.project_files import integrity, read_count
 
 PAIRS = 400  # people written twice ("Ada Lovelace 0" / "ADA LOVELACE 0"): 400 merges, one edit each
 TRIALS = 3
@@ -76,21 +76,7 @@ def projects(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _ro(path: Path, sql: str) -> int:
-    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
-    try:
-        return int(db.execute(sql).fetchone()[0] or 0)
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
-
-
-def _integrity(path: Path) -> str:
-    db = sqlite3.connect(path, timeout=10)
-    try:
-        return str(db.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        db.close()
+    return read_count(path, sql, missing_is_zero=True)
 
 
 def _start(*args: str) -> subprocess.Popen[bytes]:
@@ -123,7 +109,7 @@ def test_fusion_killed_at_random_points_resumes_to_the_same_graph(projects: dict
         committed = _ro(path, "SELECT COUNT(*) FROM edit_log")  # what a reader saw committed just before
         interrupted = _kill(child)
         where = f"seed {SEED}, trial {trial}, killed {delay:.2f} s into fusion"
-        assert _integrity(path) == "ok", where
+        assert integrity(path) == "ok", where
         merges_done = _ro(path, "SELECT COUNT(*) FROM edit_log") - edits_before
         assert _ro(path, "SELECT COUNT(*) FROM edit_log") >= committed, f"{where}: a committed edit was lost"
         if interrupted and 0 < merges_done < PAIRS:
@@ -177,7 +163,7 @@ def test_export_killed_at_random_points_leaves_the_old_file_and_a_rerun_writes_t
             cut_midway += 1
         # either the old file, whole, or (the export had finished) the new one, whole: never a mix
         assert target.read_bytes() in (projects["before"], projects["after"]), where
-        assert _integrity(path) == "ok", where
+        assert integrity(path) == "ok", where
         result = subprocess.run([*KGSTUDIO, "export", str(path), "-f", "ttl", "-o", str(target), "--status", "all",
                                  "--provenance"], env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
                                 capture_output=True, text=True, timeout=300)

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from kgstudio.pipeline.extract import ExtractionSettings, run_extraction
 from kgstudio.pipeline.importing import import_paths
 from kgstudio.store import Project
 from tests.integration import llama_server
+from tests.integration.project_files import integrity, read_count
 
 HELLO = [ChatMessage("user", "Say hello.")]
 ANSWER = '{"triples": []}'
@@ -217,22 +217,6 @@ def _seasonal_project(tmp_path: Path, shared_data: Path) -> Path:
     return path
 
 
-def _count(path: Path, sql: str) -> int:
-    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)
-    try:
-        return int(db.execute(sql).fetchone()[0] or 0)
-    finally:
-        db.close()
-
-
-def _integrity(path: Path) -> str:
-    db = sqlite3.connect(path, timeout=10)
-    try:
-        return str(db.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        db.close()
-
-
 def test_an_extraction_pauses_when_the_server_fails_and_resumes_with_the_rest(
         tmp_path: Path, shared_data: Path, fault_server) -> None:  # type: ignore[no-untyped-def]
     path = _seasonal_project(tmp_path, shared_data)
@@ -250,9 +234,9 @@ def test_an_extraction_pauses_when_the_server_fails_and_resumes_with_the_rest(
     assert "3 of the 6 chunks to do are answered and saved" in message
     assert "run the extraction again to resume (only the 3 chunks without an answer are sent)" in message
     assert len(server.requests) == 3 + 4  # three answers, then one request and its three retries
-    assert _integrity(path) == "ok"
-    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 3  # the answered chunks are in the graph
-    assert _count(path, "SELECT COUNT(*) FROM run WHERE stage = 'extract' AND status = 'paused'") == 1
+    assert integrity(path) == "ok"
+    assert read_count(path, "SELECT COUNT(*) FROM chunk_extraction") == 3  # the answered chunks are in the graph
+    assert read_count(path, "SELECT COUNT(*) FROM run WHERE stage = 'extract' AND status = 'paused'") == 1
     assert run is not None and run.message == message  # the project says why it stopped
 
     asked_before = len(server.requests)
@@ -260,7 +244,7 @@ def test_an_extraction_pauses_when_the_server_fails_and_resumes_with_the_rest(
     with Project.open(path) as project:
         report = run_extraction(project, settings)
     assert report.model_calls == 3 and report.skipped == 3 and len(server.requests) == asked_before + 3
-    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 6
+    assert read_count(path, "SELECT COUNT(*) FROM chunk_extraction") == 6
 
 
 def test_a_chunk_past_the_server_context_fails_alone_and_is_sent_again_next_run(
@@ -281,14 +265,14 @@ def test_a_chunk_past_the_server_context_fails_alone_and_is_sent_again_next_run(
     (problem,) = report.problems
     assert problem.startswith("seasonal.pdf (chunk ") and "longer than the model's context" in problem
     assert "exceeds the available context size" in problem and problem.endswith("with a larger context")
-    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 3
-    assert _count(path, "SELECT COUNT(*) FROM llm_call") == 3  # nothing stored for it: it is no answer
+    assert read_count(path, "SELECT COUNT(*) FROM chunk_extraction") == 3
+    assert read_count(path, "SELECT COUNT(*) FROM llm_call") == 3  # nothing stored for it: it is no answer
 
     state["larger"] = True  # the server restarted with a larger context
     with Project.open(path) as project:
         report = run_extraction(project, settings)
     assert report.problems == [] and report.model_calls == 1 and report.skipped == 3
-    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 4
+    assert read_count(path, "SELECT COUNT(*) FROM chunk_extraction") == 4
 
 
 # --- a real server killed mid-run ----------------------------------------------------------------
@@ -343,7 +327,7 @@ def test_extract_pauses_when_the_real_server_is_killed_and_resumes_after_a_resta
         child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and child.poll() is None and \
-                _count(path, "SELECT COUNT(*) FROM llm_call") < 1:
+                read_count(path, "SELECT COUNT(*) FROM llm_call") < 1:
             time.sleep(0.2)
         assert child.poll() is None, f"the extraction ended before the server could be killed: {child.stderr.read()}"
         os.killpg(server.pid, signal.SIGKILL)
@@ -351,25 +335,25 @@ def test_extract_pauses_when_the_real_server_is_killed_and_resumes_after_a_resta
         killed = time.monotonic()
         _out, err = child.communicate(timeout=120)
         gave_up_after = time.monotonic() - killed
-        answered = _count(path, "SELECT COUNT(*) FROM llm_call")
+        answered = read_count(path, "SELECT COUNT(*) FROM llm_call")
         assert child.returncode == 75, err  # paused: neither a crash (1, traceback) nor success
         lines = [line for line in err.splitlines() if line.startswith("kgstudio:")]
         assert len(lines) == 1 and "Traceback" not in err, err
         assert lines[0].startswith(f"kgstudio: error: extraction paused: {url}/chat/completions: ")
         assert answered == 1 and "1 of the 2 chunks to do are answered and saved" in lines[0]
         assert gave_up_after < 0.5 + 1 + 2 + 10  # the backoff, and a margin for the busy machine
-        assert _integrity(path) == "ok"
-        assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == answered
-        assert _count(path, "SELECT COUNT(*) FROM run WHERE status = 'paused'") == 1
+        assert integrity(path) == "ok"
+        assert read_count(path, "SELECT COUNT(*) FROM chunk_extraction") == answered
+        assert read_count(path, "SELECT COUNT(*) FROM run WHERE status = 'paused'") == 1
 
         server = _start_llama_server(port, log)
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
         assert report["skipped"] == 1 and report["cached"] == 0  # the answered chunk is not asked again
-        asked = _count(path, "SELECT SUM(attempts) FROM llm_call WHERE id > (SELECT MIN(id) FROM llm_call)")
+        asked = read_count(path, "SELECT SUM(attempts) FROM llm_call WHERE id > (SELECT MIN(id) FROM llm_call)")
         assert report["model_calls"] == asked  # (an answer may take a repair request)
-        assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 2
+        assert read_count(path, "SELECT COUNT(*) FROM chunk_extraction") == 2
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
@@ -402,4 +386,4 @@ def test_kgstudio_extract_on_a_stalling_server_pauses_with_exit_75(
                      "when the model server is back, run the extraction again to resume "
                      "(only the 2 chunks without an answer are sent)"]
     assert elapsed < 4 * 1 + (0.5 + 1 + 2) + 10  # four silent seconds, the backoff, and the machine's slowness
-    assert _count(path, "SELECT COUNT(*) FROM chunk_extraction") == 1 and _integrity(path) == "ok"
+    assert read_count(path, "SELECT COUNT(*) FROM chunk_extraction") == 1 and integrity(path) == "ok"
