@@ -385,8 +385,27 @@ def _can_fork() -> bool:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return (cores > 1 and threading.active_count() == 1
-            and "fork" in multiprocessing.get_all_start_methods())
+    return cores > 1 and _other_threads() == 0 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _other_threads() -> int:
+    """Threads of this process other than this one that run, or have run, Python code.
+
+    A thread Python did not start (one of Qt's pool, say) that once called into
+    Python stays listed by ``threading`` after it has ended; on Linux such an
+    ended one is not counted (it is gone from ``/proc/self/task``, and an ended
+    thread holds no lock a forked child could inherit).
+    """
+    current = threading.current_thread()
+    count = 0
+    for thread in threading.enumerate():
+        if thread is current:
+            continue
+        if (isinstance(thread, threading._DummyThread) and thread.native_id is not None
+                and os.path.isdir("/proc/self/task") and not os.path.exists(f"/proc/self/task/{thread.native_id}")):
+            continue
+        count += 1
+    return count
 
 
 def document_metadata(doc: pymupdf.Document) -> dict[str, Any]:
