@@ -14,7 +14,7 @@ from collections.abc import Callable
 from kgstudio.domain import Actor, ChangeSet, EditRecord, EditState
 from kgstudio.edit.commands import EditCommand, EditContext
 from kgstudio.errors import EditError
-from kgstudio.store import Project
+from kgstudio.store import Project, Repositories
 from kgstudio.store.journal import RowJournal, apply_changes
 
 Listener = Callable[[EditRecord, ChangeSet], None]
@@ -41,17 +41,28 @@ class EditHistory:
     def execute(self, command: EditCommand, *, actor: Actor = Actor.USER, reason: str | None = None) -> EditRecord:
         """Run a command in one transaction and log it; returns the log entry (with its ChangeSet)."""
         with self.project.transaction() as repos:
-            journal = RowJournal(repos.session)
-            command.run(EditContext(journal, self.project.base_iri, str(actor)))
-            if not journal.changes:
-                raise EditError(f"{command.describe()}: nothing to change")
-            repos.edit_log.discard_redo()
-            record = repos.edit_log.append(EditRecord(
-                actor=Actor(actor), command=command.to_dict(), description=command.describe(),
-                changes=journal.changes, reason=reason,
-            ))
+            record = self.execute_in(repos, command, actor=actor, reason=reason)
         self._notify(record, record.changes)
         return record
+
+    def execute_in(self, repos: Repositories, command: EditCommand, *, actor: Actor = Actor.USER,
+                   reason: str | None = None) -> EditRecord:
+        """Run a command and log it inside a write transaction the caller holds (``Project.transaction``).
+
+        For a writer that stores other rows in the same transaction (the import: a
+        document, its segments and the facts read from it). Listeners are not
+        called: the edit is not committed yet, and the caller refreshes its views
+        when it has committed.
+        """
+        journal = RowJournal(repos.session)
+        command.run(EditContext(journal, self.project.base_iri, str(actor)))
+        if not journal.changes:
+            raise EditError(f"{command.describe()}: nothing to change")
+        repos.edit_log.discard_redo()
+        return repos.edit_log.append(EditRecord(
+            actor=Actor(actor), command=command.to_dict(), description=command.describe(),
+            changes=journal.changes, reason=reason,
+        ))
 
     def undo(self) -> EditRecord:
         """Revert the newest edit still done; raises :class:`EditError` when there is none."""

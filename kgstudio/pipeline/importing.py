@@ -7,9 +7,10 @@ version as ``replaced``; read it with the reader the registry picks; store
 the documents, their segments and chunks; send attachments back through
 the registry (their locators nested under the parent); turn structural facts
 into graph edits (actor ``import``). One bad file is recorded with its error
-and never stops the rest. Each file is committed on its own, so a killed
-import resumes where it stopped: finished files are unchanged and skipped,
-an unfinished one is still ``pending`` and is read again.
+and never stops the rest. Each file is committed when it ends (a long one
+also every tenth of a second, see :class:`_Batch`), so a killed import resumes
+where it stopped: finished files are unchanged and skipped, an unfinished
+one is still ``pending`` and is read again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +32,16 @@ from kgstudio.ingest.reader import EntityRef, ReadError, ReadOptions, ReadResult
 from kgstudio.ingest.registry import ReaderRegistry
 from kgstudio.pipeline.chunk import ChunkSettings, chunk_segments
 from kgstudio.progress import CancelToken, Progress, no_progress
-from kgstudio.store import Project
+from kgstudio.store import Project, Repositories
 from kgstudio.store.repositories import utcnow
 
 MAX_ATTACHMENT_DEPTH = 3
 FACTS_PER_EDIT = 50_000
+# A file's documents share one write transaction, committed at the file's end and, for a long file, once
+# this many seconds have passed (an edit in the window waits for the project's lock no longer than this and
+# one document); an attachment larger than BIG_ATTACHMENT bytes is read with nothing uncommitted.
+COMMIT_EVERY = 0.1
+BIG_ATTACHMENT = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -107,10 +114,60 @@ def import_paths(
     return report
 
 
+class _Batch:
+    """One write transaction shared by the documents of a file, committed every :data:`COMMIT_EVERY` seconds.
+
+    Each stored document used to take two or three transactions of its own, so a
+    10,000-part e-mail or a large mbox spent most of its time committing. The
+    batch is committed at the end of each file, which keeps a killed import
+    resumable as before (an unfinished file is still ``pending`` and is read
+    again); the time bound keeps another writer (an edit in the window) from
+    waiting long for the file's lock.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._stack: ExitStack | None = None
+        self._repos: Repositories | None = None
+        self._opened = 0.0
+
+    def repos(self) -> Repositories:
+        """The open transaction's repositories (a transaction is begun when none is open)."""
+        if self._repos is None:
+            stack = ExitStack()
+            self._repos = stack.enter_context(self.project.transaction())
+            self._stack, self._opened = stack, time.monotonic()
+        return self._repos
+
+    def commit(self) -> None:
+        """Commit what is open (a full disk raises ProjectError, as a transaction's end does)."""
+        stack, self._stack, self._repos = self._stack, None, None
+        if stack is not None:
+            stack.close()
+
+    def commit_if_due(self) -> None:
+        if self._stack is not None and time.monotonic() - self._opened >= COMMIT_EVERY:
+            self.commit()
+
+    def discard(self) -> None:
+        """Roll back what is open (after an error: the session may be unusable)."""
+        stack, self._stack, self._repos = self._stack, None, None
+        if stack is not None:
+            try:
+                stack.__exit__(_Discarded, _Discarded(), None)
+            except Exception:  # the rollback failing too (a vanished file): nothing more to undo
+                pass
+
+
+class _Discarded(Exception):
+    """Thrown into a batch's transaction to roll it back."""
+
+
 class _Importer:
     def __init__(self, project: Project, registry: ReaderRegistry, options: ImportOptions) -> None:
         self.project, self.registry, self.options = project, registry, options
         self.history = EditHistory(project)
+        self.batch = _Batch(project)
 
     # --- one file ----------------------------------------------------------------
 
@@ -155,21 +212,28 @@ class _Importer:
                 if choice.note:  # nothing was lost: a fact about the file, not a defect
                     result.metadata["read_as"] = choice.note
                 self._store_result(stored, result, path, depth=0)
-        except ProjectError:
-            raise  # the project cannot be written (a full disk): not this file's fault, and it stops the import
-        except ReadError as exc:
-            return self._finish_failed(stored, str(exc))
-        except MemoryError:
-            return self._finish_failed(stored, "too large to read in the memory available")
-        except Exception as exc:  # a reader bug or a library choking on hostile input: this file only
-            return self._finish_failed(stored, f"could not be read ({type(exc).__name__}: {exc})")
-        if not stored.filled_root:  # a container (mbox): the root holds the messages
-            with self.project.transaction() as repos:
+            if not stored.filled_root:  # a container (mbox): the root holds the messages
                 root.status = DocumentStatus.PARTIAL if stored.defects else DocumentStatus.IMPORTED
                 root.error = _summary(stored.defects)
                 root.metadata = {"parts": stored.documents, "defects": stored.defects}
                 root.title, root.imported_at = Path(path).name, utcnow()
-                repos.documents.update(root)
+                self.batch.repos().documents.update(root)
+            self.batch.commit()
+        except ProjectError:
+            self.batch.discard()
+            raise  # the project cannot be written (a full disk): not this file's fault, and it stops the import
+        except ReadError as exc:
+            self.batch.discard()
+            return self._finish_failed(stored, str(exc))
+        except MemoryError:
+            self.batch.discard()
+            return self._finish_failed(stored, "too large to read in the memory available")
+        except Exception as exc:  # a reader bug or a library choking on hostile input: this file only
+            self.batch.discard()
+            return self._finish_failed(stored, f"could not be read ({type(exc).__name__}: {exc})")
+        except BaseException:  # KeyboardInterrupt and the like: nothing half-written is left open
+            self.batch.discard()
+            raise
         outcome = "partial" if stored.defects else "imported"
         return FileOutcome(path, outcome, stored.documents, stored.facts, _summary(stored.defects) or choice.note)
 
@@ -178,28 +242,28 @@ class _Importer:
         """Store one read document (and, recursively, its attachments)."""
         _strip_nul(result)
         defects = list(result.defects)
-        with self.project.transaction() as repos:
-            if parent is None and result.part is None and not stored.filled_root:
-                document, stored.filled_root = stored.root, True
-            else:
-                owner = parent or stored.root
-                name = result.part or "part"
-                document = repos.documents.add(Document(
-                    f"{owner.path}#{name}", result.kind, hashlib.sha256(f"{owner.sha256}/{name}".encode()).hexdigest(),
-                    DocumentStatus.PENDING, parent_id=owner.id))
-            segments = [
-                Segment(document.id, ordinal, draft.text,
-                        dataclasses.replace(nest, inner=draft.locator) if nest else draft.locator,
-                        draft.kind, draft.table)
-                for ordinal, draft in enumerate(result.segments)
-            ]
-            repos.documents.add_segments(segments)
-            repos.documents.add_chunks(chunk_segments(segments, self.options.chunks))
-            document.kind, document.title = result.kind, result.title
-            document.metadata = {**result.metadata, **({"defects": defects} if defects else {})}
+        repos = self.batch.repos()
+        if parent is None and result.part is None and not stored.filled_root:
+            document, stored.filled_root = stored.root, True
+        else:
+            owner = parent or stored.root
+            name = result.part or "part"
+            document = repos.documents.add(Document(
+                f"{owner.path}#{name}", result.kind, hashlib.sha256(f"{owner.sha256}/{name}".encode()).hexdigest(),
+                DocumentStatus.PENDING, parent_id=owner.id))
+        segments = [
+            Segment(document.id, ordinal, draft.text,
+                    dataclasses.replace(nest, inner=draft.locator) if nest else draft.locator,
+                    draft.kind, draft.table)
+            for ordinal, draft in enumerate(result.segments)
+        ]
+        repos.documents.add_segments(segments)
+        repos.documents.add_chunks(chunk_segments(segments, self.options.chunks))
+        document.kind, document.title = result.kind, result.title
+        document.metadata = {**result.metadata, **({"defects": defects} if defects else {})}
         stored.documents += 1
         if result.facts:
-            stored.facts += self._add_facts(document, result, segments, path)
+            stored.facts += self._add_facts(document, result, segments, path, depth)
         for attachment in result.attachments:
             label = f"attachment {attachment.name}"
             if depth >= MAX_ATTACHMENT_DEPTH:
@@ -211,25 +275,37 @@ class _Importer:
                 defects.append(f"{label}: no reader for this type; kept out of the graph")
                 continue
             nested = attachment.locator if isinstance(attachment.locator, EmailLocator) else None
+            if depth == 0 and len(attachment.data) > BIG_ATTACHMENT:
+                # Reading it may take a while (and may fork a helper): not while holding the project's lock.
+                self.batch.commit()
+            counts = (stored.documents, stored.facts, len(stored.defects))
             try:
-                for inner in choice.reader.read(source, self.options.read):
-                    inner.part = attachment.name if inner.part is None else f"{attachment.name}#{inner.part}"
-                    self._store_result(stored, inner, path, depth + 1, parent=document, nest=nested)
+                # A savepoint: an attachment that fails leaves nothing of itself, and its message goes on.
+                with self.batch.repos().session.begin_nested():
+                    for inner in choice.reader.read(source, self.options.read):
+                        inner.part = attachment.name if inner.part is None else f"{attachment.name}#{inner.part}"
+                        self._store_result(stored, inner, path, depth + 1, parent=document, nest=nested)
             except ProjectError:
                 raise
             except Exception as exc:  # an attachment failing is a defect of its message, not a failure
+                stored.documents, stored.facts = counts[:2]
+                del stored.defects[counts[2]:]
                 message = str(exc) if isinstance(exc, ReadError) else f"{type(exc).__name__}: {exc}"
                 defects.append(f"{label}: {message}")
-        with self.project.transaction() as repos:
-            document.status = DocumentStatus.PARTIAL if defects else DocumentStatus.IMPORTED
-            document.error = _summary(defects)
-            document.metadata = {**document.metadata, **({"defects": defects} if defects else {})}
-            document.imported_at = utcnow()
-            repos.documents.update(document)
+            if depth == 0:
+                self.batch.commit_if_due()
+        document.status = DocumentStatus.PARTIAL if defects else DocumentStatus.IMPORTED
+        document.error = _summary(defects)
+        document.metadata = {**document.metadata, **({"defects": defects} if defects else {})}
+        document.imported_at = utcnow()
+        self.batch.repos().documents.update(document)
         stored.defects.extend(f"{result.part}: {d}" if result.part else d for d in defects)
+        if depth == 0:  # (deeper, a savepoint is open: the batch is committed by the levels above)
+            self.batch.commit_if_due()
         return document
 
-    def _add_facts(self, document: Document, result: ReadResult, segments: list[Segment], path: str) -> int:
+    def _add_facts(self, document: Document, result: ReadResult, segments: list[Segment], path: str,
+                   depth: int) -> int:
         facts = [{
             "subject": _ref(fact.subject),
             "predicate": fact.predicate,
@@ -242,8 +318,10 @@ class _Importer:
         for start in range(0, len(facts), FACTS_PER_EDIT):
             batch = facts[start:start + FACTS_PER_EDIT]
             part = f" (facts {start + 1}-{start + len(batch)} of {len(facts)})" if len(facts) > FACTS_PER_EDIT else ""
-            self.history.execute(ImportStructuralFacts(document.id, batch),  # type: ignore[arg-type]
-                                 actor=Actor.IMPORT, reason=f"read from {path}{part}")
+            self.history.execute_in(self.batch.repos(), ImportStructuralFacts(document.id, batch),  # type: ignore[arg-type]
+                                    actor=Actor.IMPORT, reason=f"read from {path}{part}")
+            if depth == 0:
+                self.batch.commit_if_due()
         return len(facts)
 
     def _retire(self, document: Document) -> None:

@@ -11,6 +11,8 @@ Prints one JSON object:
 - folder: files/s and peak resident memory of importing a generated folder of N mixed files
   (PDF, e-mail, CSV, XLSX), in a child process so its peak is its own; then a re-import of the
   same folder (nothing to do) for comparison.
+- mbox: messages/s and peak memory of importing one generated mbox of N short messages (a
+  document and header facts each), in a child process.
 """
 
 from __future__ import annotations
@@ -184,13 +186,45 @@ def folder_benchmark(count: int) -> dict:
     }
 
 
+def mailbox_benchmark(messages: int) -> dict:
+    """Messages/s of importing one mbox of ``messages`` short messages (each: headers as facts, a body)."""
+    import email.message
+    import email.utils
+    import mailbox
+
+    from kgstudio.store import Project
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "archive.mbox"
+        box = mailbox.mbox(path)
+        for n in range(messages):
+            message = email.message.EmailMessage()
+            message["From"] = f"Person {n % 53} <person{n % 53}@example.org>"
+            message["To"] = f"team{n % 7}@example.org"
+            message["Subject"] = f"Status {n}"
+            message["Date"] = email.utils.formatdate(1_600_000_000 + n * 600)
+            message["Message-ID"] = f"<status-{n}@example.org>"
+            message.set_content(f"Report {n}: the survey of site {n % 40} is finished.\n")
+            box.add(message)
+        box.close()
+        project = Path(tmp) / "mail.kgs"
+        Project.create(project).close()
+        out = subprocess.run([sys.executable, "-c", CHILD, str(project), str(path)], capture_output=True, text=True,
+                             check=True)
+        run = json.loads(out.stdout)
+    return {"messages": messages, "messages_per_s": round(messages / run["seconds"], 1),
+            "seconds": round(run["seconds"], 2), "peak_rss_mib": round(run["peak_rss_mib"], 1),
+            "imported": run["report"]["imported"], "failed": run["report"]["failed"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=2000, help="messages in the generated mbox")
     args = parser.parse_args()
     print(json.dumps({"benchmark": "import", "pdf": pdf_benchmark(args.rounds),
-                      "folder": folder_benchmark(args.files)}, indent=2))
+                      "folder": folder_benchmark(args.files), "mbox": mailbox_benchmark(args.messages)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -241,3 +241,70 @@ def test_a_mistyped_path_is_reported_but_not_recorded(project: Project, tmp_path
     report = run(project, tmp_path / "Documnets")
     assert [(f.outcome, f.message) for f in report.files] == [("failed", "no such file or folder")]
     assert project.counts()["documents"]["total"] == 0 and project.counts()["problems"] == []
+
+
+class HalfReader:
+    """*.half: yields one document, then finds the rest unreadable (a truncated archive inside an e-mail)."""
+
+    name, patterns = "half", ("*.half",)
+
+    def sniff(self, head: bytes) -> bool:
+        return False
+
+    def read(self, source: Source, options: ReadOptions) -> Iterator[ReadResult]:
+        yield ReadResult("half", title="first part", part="part 1", segments=[SegmentDraft("first", PdfLocator(1))])
+        raise ReadError("truncated after the first part")
+
+
+def test_an_attachment_that_fails_midway_leaves_nothing_of_itself_and_its_message_is_kept(
+        project: Project, tmp_path: Path) -> None:
+    note = write(tmp_path / "m.note", "NOTE\nHello\nattach: broken.half\nattach: good.note")
+    report = import_paths(project, [note], registry=ReaderRegistry([NoteReader(), HalfReader()]))
+    (outcome,) = report.files
+    assert outcome.outcome == "partial" and outcome.documents == 2  # the message and good.note
+    assert "attachment broken.half: truncated after the first part" in (outcome.message or "")
+    with project.repositories() as repos:
+        documents = repos.documents.list()
+        paths = sorted(d.path.rsplit("#", 1)[-1] for d in documents if d.parent_id is not None)
+        assert paths == ["good.note"]  # nothing of broken.half's first part
+        assert len(repos.graph.find_entities("Inner Person")) == 1  # good.note's fact is in the graph
+        root = next(d for d in documents if d.parent_id is None)
+        assert root.status == DocumentStatus.PARTIAL
+
+
+def test_an_edit_made_while_a_long_file_imports_goes_through_before_the_file_ends(
+        project: Project, tmp_path: Path) -> None:
+    """A file's documents share transactions, but the project's lock is let go while the file goes on."""
+    import threading
+
+    from kgstudio.edit import AddEntity
+
+    started, edited = threading.Event(), threading.Event()
+    seen_before_edit = []
+
+    class SlowBoxReader(BoxReader):
+        """Ten items, each waiting (at most a second) for the edit made meanwhile."""
+
+        def read(self, source: Source, options: ReadOptions) -> Iterator[ReadResult]:
+            for number in range(1, 11):
+                if number > 1:
+                    started.set()
+                    if not edited.wait(timeout=1.0):
+                        seen_before_edit.append(number)
+                yield ReadResult("box-item", title=f"item {number}", part=f"item {number}",
+                                 segments=[SegmentDraft(f"item {number}", PdfLocator(number))])
+
+    def edit() -> None:
+        started.wait(timeout=60)
+        EditHistory(project).execute(AddEntity("Ada Lovelace"))  # waits for the project's lock
+        edited.set()
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    report = import_paths(project, [write(tmp_path / "long.box", "x")], registry=ReaderRegistry([SlowBoxReader()]))
+    editor.join(timeout=60)
+    assert report.files[0].outcome == "imported" and report.files[0].documents == 10
+    assert edited.is_set()
+    assert len(seen_before_edit) < 9, "the edit had to wait for the whole file"
+    with project.repositories() as repos:
+        assert len(repos.graph.find_entities("Ada Lovelace")) == 1
