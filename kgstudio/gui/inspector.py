@@ -23,6 +23,7 @@ from kgstudio.store import Project
 
 
 TITLE_CHARS = 70
+SHOWN_STATEMENTS = 1000  # of an entity's statements, the first this many are listed
 
 
 def _confidence(value: float | None) -> str:
@@ -117,9 +118,11 @@ class Inspector(QWidget):
                 self.clear()
                 return
             aliases = repos.graph.aliases(entity_id)
-            triples = repos.graph.triples(entity_id=entity_id)
+            # A hub (the list address of a whole mailbox) has tens of thousands: the window shows the first ones.
+            triples = repos.graph.triples(entity_id=entity_id, limit=SHOWN_STATEMENTS)
+            hidden = repos.graph.triple_count(entity_id) - len(triples) if len(triples) == SHOWN_STATEMENTS else 0
             others = {t.object_id for t in triples if t.object_id} | {t.subject_id for t in triples}
-            self._names = {i: e.name for i in others if (e := repos.graph.entity(i)) is not None}
+            self._names = repos.graph.names(others)
         self.entity, self.triple = entity, None
         self._set_title(entity.name)
         self._show_rows("Class", "IRI", "Status", "Aliases")
@@ -132,6 +135,10 @@ class Inspector(QWidget):
         self.statements.clear()
         for triple in triples:
             self._add_statement(triple, entity_id)
+        if hidden:
+            more = QTreeWidgetItem(["…", f"and {hidden:,} more statements (export the graph to see them all)"])
+            more.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.statements.addTopLevelItem(more)
         self._set_evidence([])
         if self.statements.topLevelItemCount():
             self.statements.setCurrentItem(self.statements.topLevelItem(0))

@@ -368,6 +368,15 @@ class GraphReader:
         row = self.session.get(EntityRow, entity_id)
         return _entity(row) if row else None
 
+    def names(self, entity_ids: Iterable[int]) -> dict[int, str]:
+        """Entity id -> name for those of ``entity_ids`` that exist (one query per 500 ids, not one per entity)."""
+        wanted = list(dict.fromkeys(entity_ids))
+        names: dict[int, str] = {}
+        for start in range(0, len(wanted), 500):
+            query = select(EntityRow.id, EntityRow.name).where(EntityRow.id.in_(wanted[start:start + 500]))
+            names.update((entity_id, name) for entity_id, name in self.session.execute(query))
+        return names
+
     def entities(self, *, include_merged: bool = False) -> list[Entity]:
         query = select(EntityRow).order_by(EntityRow.id)
         if not include_merged:
@@ -392,13 +401,22 @@ class GraphReader:
         row = self.session.get(TripleRow, triple_id)
         return _triple(row) if row else None
 
-    def triples(self, *, entity_id: int | None = None, status: TripleStatus | None = None) -> list[Triple]:
-        query = select(TripleRow).order_by(TripleRow.id)
+    def triples(self, *, entity_id: int | None = None, status: TripleStatus | None = None,
+                limit: int | None = None) -> list[Triple]:
+        """Triples by id; those about ``entity_id`` (as subject or object) and with ``status`` when given;
+        the first ``limit`` of them when given."""
+        query = select(TripleRow).order_by(TripleRow.id).limit(limit)
         if entity_id is not None:
             query = query.where((TripleRow.subject_id == entity_id) | (TripleRow.object_id == entity_id))
         if status is not None:
             query = query.where(TripleRow.status == str(status))
         return [_triple(row) for row in self.session.scalars(query)]
+
+    def triple_count(self, entity_id: int) -> int:
+        """How many triples have ``entity_id`` as subject or object."""
+        query = select(func.count()).select_from(TripleRow).where(
+            (TripleRow.subject_id == entity_id) | (TripleRow.object_id == entity_id))
+        return int(self.session.scalar(query) or 0)
 
     def provenance(self, triple_id: int) -> list[Provenance]:
         rows = self.session.scalars(select(ProvenanceRow).where(ProvenanceRow.triple_id == triple_id))

@@ -191,6 +191,8 @@ def kgstudio_insert(path: Path, document_id: int, facts: list) -> dict[str, Any]
 def neighbourhood(path: Path, entities: int, samples: int, seed: int) -> dict[str, Any]:
     from kgstudio.store.project import Project
 
+    SHOWN_STATEMENTS = 1000  # noqa: N806 (kgstudio.gui.inspector's, without importing Qt)
+
     started = time.perf_counter()
     project = Project.open(path)
     with project.repositories() as repos:
@@ -207,9 +209,11 @@ def neighbourhood(path: Path, entities: int, samples: int, seed: int) -> dict[st
         with project.repositories() as repos:
             entity = repos.graph.entity(entity_id)
             aliases = repos.graph.aliases(entity_id)
-            triples = repos.graph.triples(entity_id=entity_id)
+            triples = repos.graph.triples(entity_id=entity_id, limit=SHOWN_STATEMENTS)
+            if len(triples) == SHOWN_STATEMENTS:
+                repos.graph.triple_count(entity_id)
             others = {t.object_id for t in triples if t.object_id} | {t.subject_id for t in triples}
-            names = {i: e.name for i in others if (e := repos.graph.entity(i)) is not None}
+            names = repos.graph.names(others)
         times.append(time.perf_counter() - started)
         degrees.append(len(triples))
         assert entity is not None and aliases and names

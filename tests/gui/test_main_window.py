@@ -256,3 +256,31 @@ def test_menus(window: MainWindow) -> None:
                      "Competency Questions", "Contract Results"],
         "Help": ["About kgstudio"],
     }
+
+
+def test_a_hub_entity_lists_its_first_statements_and_says_how_many_more(window: MainWindow, tmp_path: Path) -> None:
+    """The list address of a whole mailbox can have tens of thousands of statements; selecting it must not stall."""
+    from kgstudio.domain import Actor, Document, DocumentStatus, PdfLocator, Segment
+    from kgstudio.edit.import_commands import ImportStructuralFacts
+    from kgstudio.gui.inspector import SHOWN_STATEMENTS
+
+    path = tmp_path / "team.kgs"
+    members = SHOWN_STATEMENTS + 250
+    with Project.create(path) as project:
+        with project.transaction() as repos:
+            document = repos.documents.add(Document("team.csv", "spreadsheet", "0" * 64, DocumentStatus.IMPORTED))
+            repos.documents.add_segments([Segment(document.id, 0, "row 2", PdfLocator(1))])
+            (segment,) = repos.documents.segments(document.id)
+        EditHistory(project).execute(ImportStructuralFacts(document.id, [
+            {"subject": {"key": "list:team", "name": "Team", "class": "Group"}, "predicate": "hasMember",
+             "object": {"key": f"person:{n}", "name": f"Member {n}", "class": "Person"}, "origin": "table",
+             "segment_id": segment.id} for n in range(members)]), actor=Actor.IMPORT)
+        with project.repositories() as repos:
+            (team,) = repos.graph.find_entities("Team")
+    assert window.open_project(path)
+    window.inspector.show_entity(team.id)  # type: ignore[arg-type]
+    statements = window.inspector.statements
+    assert statements.topLevelItemCount() == SHOWN_STATEMENTS + 1
+    first = statements.topLevelItem(0)
+    assert (first.text(0), first.text(1)) == ("hasMember", "Member 0")  # names of the other side, looked up in bulk
+    assert statements.topLevelItem(SHOWN_STATEMENTS).text(1).startswith("and 250 more statements")
