@@ -21,7 +21,7 @@ from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import QWidget
 
 from kgstudio.domain import ChangeSet
-from kgstudio.gui.graph_data import GraphData, save_positions
+from kgstudio.graph.data import GraphData, save_positions
 from kgstudio.gui.graph_layer import LABEL_NODES, GraphLayer
 from kgstudio.gui.tasks import BackgroundTask
 from kgstudio.store import Project
@@ -495,7 +495,7 @@ class PositionSaver(QObject):
 
     :meth:`schedule` after a node is dragged or a layout is applied; a moment
     after the last such change (a burst of drags is one write) the positions
-    are copied and written by :func:`~kgstudio.gui.graph_data.save_positions`
+    are copied and written by :func:`~kgstudio.graph.data.save_positions`
     on a worker thread: for 100,000 nodes that is a few MB, which the GUI
     thread never waits for. :meth:`flush` writes what is still waiting (call
     it before the project closes). :attr:`saved` is emitted after each write.

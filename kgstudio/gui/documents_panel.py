@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from kgstudio.gui.queries import DocumentInfo, documents
+from kgstudio.graph.queries import DocumentInfo, documents
 from kgstudio.store import Project
 
 COLUMNS = ("Document", "Kind", "Status", "Passages", "Chunks", "Problem")

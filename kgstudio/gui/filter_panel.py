@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kgstudio.graph.data import GraphData
 from kgstudio.gui.canvas import GraphFilter
-from kgstudio.gui.graph_data import GraphData
 
 STATUSES = ("accepted", "candidate", "inferred", "rejected")
 

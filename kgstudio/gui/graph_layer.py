@@ -35,7 +35,7 @@ from pyqtgraph.Qt import internals
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
-from kgstudio.gui.graph_data import GraphData
+from kgstudio.graph.data import GraphData
 
 DENSE_NODES = 3_000  # more nodes than this in view: points, no antialiasing
 LABEL_NODES = 250  # at most this many nodes in view: their names are drawn

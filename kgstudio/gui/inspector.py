@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from kgstudio.domain import Entity, Triple
-from kgstudio.gui.queries import Evidence, evidence
+from kgstudio.graph.queries import Evidence, evidence
 from kgstudio.store import Project
 
 

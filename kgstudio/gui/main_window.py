@@ -30,17 +30,17 @@ from kgstudio.domain import ChangeSet, EditRecord
 from kgstudio.edit import EditHistory
 from kgstudio.edit.commands import EditCommand
 from kgstudio.errors import KgstudioError
+from kgstudio.graph.data import GraphData
+from kgstudio.graph.layouts import LAYOUTS, quick_layout
+from kgstudio.graph.queries import triples_from_documents
 from kgstudio.gui.audit_log import AuditLogPanel
 from kgstudio.gui.canvas import GraphCanvas, PositionSaver
 from kgstudio.gui.documents_panel import DocumentsPanel
 from kgstudio.gui.editing import GraphEditor
 from kgstudio.gui.export_dialog import EXPORT_ERROR, ExportDialog, ExportRequest
 from kgstudio.gui.filter_panel import FilterPanel
-from kgstudio.gui.graph_data import GraphData
 from kgstudio.gui.import_dialog import ImportDialog, ImportRequest
 from kgstudio.gui.inspector import Inspector
-from kgstudio.gui.layouts import LAYOUTS, quick_layout
-from kgstudio.gui.queries import triples_from_documents
 from kgstudio.gui.recent import RecentProjectsMenu, remember_project
 from kgstudio.gui.reflection_view import ReflectionActions
 from kgstudio.gui.review import ReviewQueue

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from kgstudio.domain import ChangeSet
 from kgstudio.edit import AcceptCandidate, RejectCandidate
 from kgstudio.edit.commands import EditCommand
-from kgstudio.gui.queries import CandidateInfo, Evidence, candidates, evidence
+from kgstudio.graph.queries import CandidateInfo, Evidence, candidates, evidence
 from kgstudio.gui.status import plural
 from kgstudio.store import Project
 

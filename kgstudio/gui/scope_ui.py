@@ -20,9 +20,9 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QMenu, QMe
 
 from kgstudio.domain import Ontology
 from kgstudio.errors import KgstudioError
+from kgstudio.graph.queries import chunk_evidence
 from kgstudio.gui.contracts_panel import ContractsPanel, Violation
 from kgstudio.gui.cq_panel import CqPanel, read_ontology
-from kgstudio.gui.queries import chunk_evidence
 from kgstudio.gui.tasks import BackgroundTask
 from kgstudio.ontology.owl import load_ontology, write_ontology
 from kgstudio.ontology.validate import Problem, errors, validate_ontology

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from kgstudio.domain import Segment
 from kgstudio.domain.locators import EmailLocator, PdfLocator, SheetLocator, TextLocator
-from kgstudio.gui.queries import Evidence
+from kgstudio.graph.queries import Evidence
 from kgstudio.store import Project
 
 PAGE_ZOOM = 1.5  # rendered pixels per PDF point

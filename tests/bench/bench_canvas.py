@@ -52,9 +52,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from kgstudio.graph.data import GraphData  # noqa: E402
+from kgstudio.graph.layouts import quick_layout  # noqa: E402
 from kgstudio.gui.canvas import GraphCanvas  # noqa: E402
-from kgstudio.gui.graph_data import GraphData  # noqa: E402
-from kgstudio.gui.layouts import quick_layout  # noqa: E402
 
 SIZE = (1000, 700)
 DEFINITIONS = {

@@ -13,8 +13,8 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from kgstudio.edit import AddEntity, AddTriple, DeleteEntity
+from kgstudio.graph.data import GraphData
 from kgstudio.gui.canvas import GraphCanvas, GraphFilter
-from kgstudio.gui.graph_data import GraphData
 from kgstudio.gui.main_window import MainWindow
 from tests.gui.conftest import wait_for_tasks
 
@@ -261,7 +261,7 @@ def test_saving_the_positions_of_a_big_graph_happens_off_the_gui_thread(tmp_path
 
     from kgstudio.gui import canvas as canvas_module
     from kgstudio.gui.canvas import PositionSaver
-    from kgstudio.gui.graph_data import load_positions, save_positions
+    from kgstudio.graph.data import load_positions, save_positions
     from kgstudio.store import Project
 
     n = 100_000

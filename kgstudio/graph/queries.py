@@ -1,9 +1,8 @@
-"""Read-only queries the panels need, as plain dataclasses (no Qt here).
+"""Read-only queries the window's panels need, as plain dataclasses (no Qt here).
 
 These select only the columns a view shows, in one statement each, so a
 panel over thousands of documents or triples fills in milliseconds. They
-read the store's tables the way ``GraphReader`` does; they could move into
-``kgstudio.store`` / ``kgstudio.graph`` unchanged.
+read the store's tables the way ``GraphReader`` does.
 """
 
 from __future__ import annotations
