@@ -102,11 +102,23 @@ def pdf_benchmark(rounds: int) -> dict:
     }
 
 
-def make_folder(folder: Path, count: int) -> dict[str, int]:
-    """A realistic mix of distinct small documents (each file's content is unique)."""
+def make_message(n: int, *, people: int, teams: int, subject: str, hours: float, body: str):
+    """Message ``n`` of a generated archive: one of ``people`` senders to one of ``teams`` lists."""
     import email.message
     import email.utils
 
+    message = email.message.EmailMessage()
+    message["From"] = f"Person {n % people} <person{n % people}@example.org>"
+    message["To"] = f"team{n % teams}@example.org"
+    message["Subject"] = subject
+    message["Date"] = email.utils.formatdate(1_600_000_000 + int(n * hours * 3600))
+    message["Message-ID"] = f"<{subject.split()[0].lower()}-{n}@example.org>"
+    message.set_content(body)
+    return message
+
+
+def make_folder(folder: Path, count: int) -> dict[str, int]:
+    """A realistic mix of distinct small documents (each file's content is unique)."""
     import openpyxl
     import pymupdf
 
@@ -125,13 +137,8 @@ def make_folder(folder: Path, count: int) -> dict[str, int]:
                                     f"Ada Lovelace met Charles Babbage in London in 18{n % 100:02d}. " * 12)
             document.save(sub / f"report-{n}.pdf")
         elif kind == "eml":
-            message = email.message.EmailMessage()
-            message["From"] = f"Person {n % 37} <person{n % 37}@example.org>"
-            message["To"] = f"team{n % 5}@example.org"
-            message["Subject"] = f"Meeting notes {n}"
-            message["Date"] = email.utils.formatdate(1_600_000_000 + n * 3600)
-            message["Message-ID"] = f"<note-{n}@example.org>"
-            message.set_content(f"Hello,\n\nThe minutes of meeting {n} are below.\n\n" + "A decision was made. " * 20)
+            message = make_message(n, people=37, teams=5, subject=f"Meeting notes {n}", hours=1,
+                                   body=f"Hello,\n\nThe minutes of meeting {n} are below.\n\n" + "A decision was made. " * 20)
             (sub / f"note-{n}.eml").write_bytes(message.as_bytes())
         elif kind == "csv":
             rows = ["name,city,joined"] + [f"Member {n}-{i},City {i % 7},2020-0{1 + i % 9}-1{i % 9}" for i in range(30)]
@@ -188,8 +195,6 @@ def folder_benchmark(count: int) -> dict:
 
 def mailbox_benchmark(messages: int) -> dict:
     """Messages/s of importing one mbox of ``messages`` short messages (each: headers as facts, a body)."""
-    import email.message
-    import email.utils
     import mailbox
 
     from kgstudio.store import Project
@@ -198,14 +203,8 @@ def mailbox_benchmark(messages: int) -> dict:
         path = Path(tmp) / "archive.mbox"
         box = mailbox.mbox(path)
         for n in range(messages):
-            message = email.message.EmailMessage()
-            message["From"] = f"Person {n % 53} <person{n % 53}@example.org>"
-            message["To"] = f"team{n % 7}@example.org"
-            message["Subject"] = f"Status {n}"
-            message["Date"] = email.utils.formatdate(1_600_000_000 + n * 600)
-            message["Message-ID"] = f"<status-{n}@example.org>"
-            message.set_content(f"Report {n}: the survey of site {n % 40} is finished.\n")
-            box.add(message)
+            box.add(make_message(n, people=53, teams=7, subject=f"Status {n}", hours=1 / 6,
+                                 body=f"Report {n}: the survey of site {n % 40} is finished.\n"))
         box.close()
         project = Path(tmp) / "mail.kgs"
         Project.create(project).close()
