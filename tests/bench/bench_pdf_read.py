@@ -6,7 +6,8 @@ in ../shared/data/pdf/text, and the ratio reader / bare (1.0 = as fast as
 bare text extraction). A third run, the reader with table detection switched
 off, shows what the tables cost; a fourth, the reader without its helper
 process (one process, as bare extraction is), what the helper gains on a
-long file. The runs alternate, file by file and round by round, so machine
+long file; a fifth, ``mupdf_floor``, only the MuPDF calls the reader cannot do
+without (each page's lines with fonts and boxes), the ceiling of one process. The runs alternate, file by file and round by round, so machine
 noise hits them alike; the best round of each counts.
 """
 
@@ -52,8 +53,18 @@ def reader_one_process(path: Path) -> float:
         return reader(path)
 
 
+def mupdf_floor(path: Path) -> float:
+    """What the reader asks of MuPDF alone, without any of its own work: each page's text as lines with
+    their fonts and boxes (``extractDICT``, what headings, reading order and locators are made from)."""
+    started = time.perf_counter()
+    with pymupdf.open(path) as doc:
+        for page in doc:
+            page.get_textpage(flags=pdf.TEXT_FLAGS).extractDICT()
+    return time.perf_counter() - started
+
+
 RUNS = {"bare": bare, "reader": reader, "reader_without_tables": reader_without_tables,
-        "reader_one_process": reader_one_process}
+        "reader_one_process": reader_one_process, "mupdf_floor": mupdf_floor}
 
 
 def main(rounds: int = 5) -> dict:
@@ -90,6 +101,8 @@ def _figures(pages: int, seconds: dict[str, float]) -> dict:
         "ratio": round(seconds["bare"] / seconds["reader"], 3),
         "ratio_without_tables": round(seconds["bare"] / seconds["reader_without_tables"], 3),
         "ratio_one_process": round(seconds["bare"] / seconds["reader_one_process"], 3),
+        # the best one process could do with the lines it needs from MuPDF and no work of its own
+        "ratio_mupdf_floor": round(seconds["bare"] / seconds["mupdf_floor"], 3),
     }
 
 
