@@ -39,6 +39,7 @@ from kgstudio.gui.documents_panel import DocumentsPanel
 from kgstudio.gui.editing import GraphEditor
 from kgstudio.gui.export_dialog import EXPORT_ERROR, ExportDialog, ExportRequest
 from kgstudio.gui.filter_panel import FilterPanel
+from kgstudio.gui.fusion_ui import FusionActions
 from kgstudio.gui.import_dialog import ImportDialog, ImportRequest
 from kgstudio.gui.inspector import Inspector
 from kgstudio.gui.recent import RecentProjectsMenu, remember_project
@@ -92,7 +93,7 @@ class MainWindow(QMainWindow):
         self.review = ReviewQueue(lambda command: self.execute(command))
         self.audit = AuditLogPanel()
         self.run_panel = RunPanel()
-        self.run_panel.finished.connect(lambda _report: self._reload_all())
+        self.run_panel.finished.connect(lambda _report: self.reload())
         self.filters = FilterPanel()
         self.filters.changed.connect(self.canvas.apply_filter)
         self.inspector.source_requested.connect(self.show_source)
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.review.triple_focused.connect(self._focus_triple)
         self.editor = GraphEditor(self, self.execute, self._selection, self._entity_names)
         self.reflection = ReflectionActions(self)
+        self.fusion = FusionActions(self)
         self.canvas.context_menu_requested.connect(self.reflection.show_canvas_menu)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
@@ -169,7 +171,7 @@ class MainWindow(QMainWindow):
         self.edits.set_history(None)
         self.graph = None
         project.close()
-        self._reload_all()
+        self.reload()
 
     def _set_project(self, project: Project) -> None:
         self.close_project()
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
         self.edits.set_history(self._history)
         remember_project(_recent_key(project))
         self.recent_menu.refresh()
-        self._reload_all()
+        self.reload()
 
     def stop_tasks(self) -> None:
         """Cancel running background work and wait for it (it stops within about a second)."""
@@ -231,7 +233,7 @@ class MainWindow(QMainWindow):
         if report.cancelled:  # type: ignore[attr-defined]
             text += " — cancelled; import again to resume"
         self.statusBar().showMessage(text, 15_000)
-        self._reload_all()
+        self.reload()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
         if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
@@ -554,6 +556,8 @@ class MainWindow(QMainWindow):
         run_menu = self.menuBar().addMenu("&Run")
         self._add(run_menu, "&Extraction…", lambda: self.show_panel("run"))
         run_menu.addActions([self.reflection.selection_action, self.reflection.all_action])
+        run_menu.addSeparator()
+        run_menu.addActions([self.fusion.with_model_action, self.fusion.rules_action])
 
         help_menu = self.menuBar().addMenu("&Help")
         about = self._add(help_menu, f"&About {APP_TITLE}", self.show_about)
@@ -576,8 +580,9 @@ class MainWindow(QMainWindow):
 
     # --- refreshing ---------------------------------------------------------------------
 
-    def _reload_all(self) -> None:
-        """Re-read everything from the project (after opening it, an import or an extraction)."""
+    def reload(self) -> None:
+        """Re-read everything from the project (after opening it, or work written outside the window's history:
+        an import, an extraction, a fusion)."""
         project = self._project
         self.documents.refresh(project)
         self.inspector.set_project(project)
@@ -633,6 +638,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         self.editor.update_actions(self._project is not None)
         self.reflection.update_actions()
+        self.fusion.update_actions()
 
 
 def _load_graph(project: Project, previous: GraphData | None) -> GraphData:
