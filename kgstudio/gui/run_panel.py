@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kgstudio.domain import RunStatus
 from kgstudio.gui.tasks import BackgroundTask, format_eta
 from kgstudio.store import Project
 
@@ -159,8 +160,12 @@ class RunPanel(QWidget):
         return self.task is not None and self.task.running
 
     def set_project(self, project: Project | None) -> None:
+        opened = project is not self._project  # (not a reload of the same project: the last run's words stay)
         self._project = project
         self.estimate_label.setText("")
+        if opened and not self.running:
+            self.status.setText(unfinished_extraction(project) or "")
+            self.status.setToolTip("")
         self._update()
 
     def settings(self) -> Any:
@@ -301,3 +306,21 @@ class RunPanel(QWidget):
         if path:
             self.gguf_path.setText(path)
             self.gguf.setChecked(True)
+
+
+def unfinished_extraction(project: Project | None) -> str | None:
+    """What the panel says on opening a project whose last extraction did not end, or None."""
+    if project is None:
+        return None
+    with project.repositories() as repos:
+        last = repos.runs.latest_of("extract")
+        gone = last is not None and last.status == RunStatus.RUNNING and last.id in repos.runs.interrupted()
+    if last is None:
+        return None
+    if last.status == RunStatus.INTERRUPTED or gone:
+        return ("The last extraction stopped before it ended (kgstudio was closed or killed); what it finished is "
+                "kept, and Run goes on from there.")
+    if last.status == RunStatus.PAUSED:  # its message says what failed, what is kept and how to go on
+        message = last.message or "extraction paused: the model stopped answering; Run goes on from there"
+        return "The last " + message
+    return None

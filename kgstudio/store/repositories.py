@@ -281,6 +281,11 @@ class RunRepository:
         return Run(row.stage, row.model, row.prompt_version, row.params, RunStatus(row.status),
                    row.message, row.started_at, row.finished_at, row.id, row.owner)
 
+    def latest_of(self, stage: str) -> Run | None:
+        """The newest run of ``stage``, however it ended (or None)."""
+        run_id = self.session.scalar(select(RunRow.id).where(RunRow.stage == stage).order_by(RunRow.id.desc()).limit(1))
+        return self.get(run_id) if run_id is not None else None
+
     def latest(self, stage: str, status: RunStatus) -> Run | None:
         """The newest run of ``stage`` that ended with ``status`` (e.g. the last finished fusion)."""
         run_id = self.session.scalar(select(RunRow.id).where(RunRow.stage == stage, RunRow.status == str(status))

@@ -188,3 +188,21 @@ def test_a_model_server_that_is_gone_pauses_the_run_and_says_how_to_resume(  # t
     assert text.startswith(f"Extraction paused: {url}/chat/completions: cannot reach the server"), text
     assert "0 of the 2 chunks to do are answered" in text and "run the extraction again to resume" in text
     assert panel.run_button.isEnabled() and panel.last_report is None
+
+
+def test_opening_a_project_whose_extraction_was_killed_says_run_goes_on(window: MainWindow, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kgstudio.domain import Run
+    from kgstudio.store import owners
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])  # stands for a killed kgstudio
+    path = tmp_path / "killed.kgs"
+    with Project.create(path) as project, project.transaction() as repos:
+        repos.runs.start(Run("extract", owner=owners._owner(child.pid)))
+    child.kill()
+    child.wait()
+    assert window.open_project(path)
+    assert "stopped before it ended" in window.run_panel.status.text()
+    assert "Run goes on from there" in window.run_panel.status.text()
