@@ -83,3 +83,54 @@ def add_cited_triple(project: Project, subject: str, predicate: str, obj: str, q
         subject_id=ids[0], predicate=predicate, object_id=ids[1], status=status, origin="extracted",
         confidence=confidence, chunk_id=chunk_id, span=(start, start + len(quote))), actor="extraction")
     return next(iter(record.changes.triple_ids))
+
+
+class EventLoopProbe:
+    """How late a 20 ms timer fires on the GUI thread: the event loop's latency, in ms.
+
+    Latencies count from :meth:`count` on (call it once the work under test is
+    underway, so starting a thread is not in the window). A watchdog, faulthandler's
+    own thread (it needs no GIL), writes every thread's stack whenever the GUI thread
+    misses a tick by ``stall_ms``; :meth:`stop` returns what it wrote, so a failure
+    names the stall's cause.
+    """
+
+    def __init__(self, folder: Path, stall_ms: int = 120) -> None:
+        from PySide6.QtCore import QElapsedTimer, QTimer
+
+        self.latencies: list[float] = []
+        self._counting = False
+        self._stall = stall_ms / 1000
+        self._clock = QElapsedTimer()
+        self._stacks = (folder / "stalls.txt").open("w+")
+        self._timer = QTimer()
+        self._timer.timeout.connect(self._tick)
+
+    def start(self) -> "EventLoopProbe":
+        self._clock.start()
+        self._last = self._clock.elapsed()
+        self._timer.start(20)
+        return self
+
+    def count(self, *_: object) -> None:
+        self._counting = True
+
+    def stop(self) -> str:
+        """Stop; the stacks the watchdog wrote ("" when the loop never stalled)."""
+        import faulthandler
+
+        self._timer.stop()
+        faulthandler.cancel_dump_traceback_later()
+        self._stacks.seek(0)
+        stacks = self._stacks.read()
+        self._stacks.close()
+        return stacks
+
+    def _tick(self) -> None:
+        import faulthandler
+
+        now = self._clock.elapsed()
+        if self._counting:
+            self.latencies.append(now - self._last - 20)
+        self._last = now
+        faulthandler.dump_traceback_later(self._stall, file=self._stacks)

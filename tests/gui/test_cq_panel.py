@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit
 
 from kgstudio.gui.main_window import MainWindow
 from kgstudio.llm.backend import ChatMessage, Completion
 from kgstudio.progress import CancelToken
-from tests.gui.conftest import wait_for_tasks
+from tests.gui.conftest import EventLoopProbe, wait_for_tasks
 
 pytestmark = pytest.mark.gui
 
@@ -51,10 +51,12 @@ class ScopeModel:
     def __init__(self, seconds: float = 0.0) -> None:
         self.seconds = seconds
         self.asked: list[str] = []
+        self.thinking = False  # set when an answer starts
 
     def chat(self, messages: list[ChatMessage], *, max_tokens: int = 256, temperature: float = 0.0,
              json_schema: dict[str, Any] | None = None, grammar: str | None = None,
              cancel: CancelToken | None = None) -> Completion:
+        self.thinking = True
         deadline = time.monotonic() + self.seconds
         while time.monotonic() < deadline:
             if cancel is not None and cancel.cancelled:
@@ -228,28 +230,31 @@ def test_import_a_question_file_and_a_file_that_is_not_one(
 
 
 def test_proposed_questions_are_accepted_rejected_or_deleted_and_cancel_stops_the_model(
-    window: MainWindow, graph_project: Path, qtbot,  # type: ignore[no-untyped-def]
+    window: MainWindow, graph_project: Path, qtbot, tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     assert window.open_project(graph_project)
+    wait_for_tasks(window, qtbot)  # the layout a small graph gets on opening
     panel = window.scope.questions
     slow = ScopeModel(seconds=30)
     panel.backend_factory = lambda: slow
+    probe = EventLoopProbe(tmp_path, stall_ms=200).start()
     task = panel.propose("CVs of job candidates")
     assert task is not None and not panel.buttons["propose"].isEnabled()
-    latencies: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    timer = QTimer()
-    timer.timeout.connect(lambda: (latencies.append(clock.restart()), None))
-    timer.start(20)
-    qtbot.wait(600)
-    started = time.monotonic()
-    window.task_progress.cancel_button.click()  # the status bar's Cancel
-    wait_for_tasks(window, qtbot, timeout=10_000)
-    timer.stop()
+    try:
+        qtbot.waitUntil(lambda: slow.thinking, timeout=30_000)
+        probe.count()  # the model is "thinking" from here on
+        qtbot.wait(600)
+        started = time.monotonic()
+        window.task_progress.cancel_button.click()  # the status bar's Cancel
+        wait_for_tasks(window, qtbot, timeout=10_000)
+    finally:
+        stacks = probe.stop()
     assert time.monotonic() - started < 2.0  # the answer in progress was stopped, not waited for
     assert panel.rows() == [] and window.errors == []  # type: ignore[attr-defined]
-    assert latencies[1:] and max(latencies[1:]) < 250, latencies  # the window kept answering while the model "thought"
+    latencies = probe.latencies
+    assert len(latencies) > 5, (latencies, stacks)
+    # the window kept answering while the model "thought"
+    assert max(latencies) < 250, f"the event loop stalled for {max(latencies)} ms; the threads then:\n{stacks}"
 
     panel.backend_factory = lambda: ScopeModel()
     panel.propose("CVs of job candidates")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import faulthandler
 import json
 import re
 import time
@@ -10,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, QTimer
 
 from kgstudio.gui.main_window import MainWindow
 from kgstudio.llm.backend import Completion
 from kgstudio.pipeline.importing import import_paths
 from kgstudio.progress import CancelToken
 from kgstudio.store import Project
-from tests.gui.conftest import wait_for_tasks
+from tests.gui.conftest import EventLoopProbe, wait_for_tasks
 
 pytestmark = pytest.mark.gui
 
@@ -77,42 +75,19 @@ def test_extraction_runs_in_the_background_and_the_window_stays_responsive(
     panel.estimate()
     assert panel.estimate_label.text().startswith("5 chunks to extract")
 
-    # A timer that should fire every 20 ms: how late it fires is the event loop's latency, counted from the
-    # moment the worker reports that the run is underway. A watchdog (faulthandler's own thread, which needs
-    # no GIL) writes every thread's stack to `stalls` whenever the GUI thread misses a tick by 100 ms, so a
-    # stall names its cause in the failure message.
-    latencies: list[float] = []
-    underway = [False]
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-    stalls = (tmp_path / "stalls.txt").open("w+")
-
-    def tick() -> None:
-        now = clock.elapsed()
-        if underway[0]:
-            latencies.append(now - last[0] - 20)
-        last[0] = now
-        faulthandler.dump_traceback_later(0.12, file=stalls)
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(20)
+    probe = EventLoopProbe(tmp_path).start()  # counted from the moment the worker reports the run underway
     clicked = time.perf_counter()
     panel.run_button.click()
     click_ms = (time.perf_counter() - clicked) * 1000
     assert panel.running and panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
     seen_rate = []
-    panel.task.progressed.connect(lambda *_: underway.__setitem__(0, True))
+    panel.task.progressed.connect(probe.count)
     panel.task.progressed.connect(lambda *_: seen_rate.append((panel.rate.text(), panel.eta.text())))
     try:
         qtbot.waitUntil(lambda: not panel.running, timeout=120_000)
     finally:
-        timer.stop()
-        faulthandler.cancel_dump_traceback_later()
-    stalls.seek(0)
-    where = stalls.read()
-    stalls.close()
+        where = probe.stop()
+    latencies = probe.latencies
     report = panel.last_report
     assert report is not None and report.chunks == 5 and report.candidates > 0, panel.status.text()
     assert click_ms < 100, f"the Run button's click handler took {click_ms:.0f} ms"
