@@ -180,32 +180,50 @@ class _Importer:
         with self.project.repositories() as repos:
             current = repos.documents.current_by_path(str(path))
             same_content = repos.documents.imported_with_content(sha256)
+            # A file that could not be read at all left one row and nothing else: it is tried again in that
+            # row (a password may be given now), so importing a folder again adds no row for it.
+            retry = None
+            if current is not None and current.status == DocumentStatus.FAILED:
+                segments, chunks = repos.documents.evidence_ids([current.id])  # type: ignore[list-item]
+                if len(repos.documents.family(current.id)) == 1 and not segments and not chunks:  # type: ignore[arg-type]
+                    retry = current
         if current and current.sha256 == sha256 and current.status in (DocumentStatus.IMPORTED, DocumentStatus.PARTIAL):
             return FileOutcome(str(path), "unchanged")
         if same_content and not current:
             return FileOutcome(str(path), "duplicate", message=f"same content as {same_content.path}")
-        replaced = current is not None and current.status != DocumentStatus.PENDING
-        if current is not None:
+        replaced = current is not None and current.status != DocumentStatus.PENDING and retry is None
+        if current is not None and retry is None:
             self._retire(current)
-        outcome = self._read_and_store(Source.from_path(path), str(path), sha256)
+        outcome = self._read_and_store(Source.from_path(path), str(path), sha256, retry)
         if replaced and outcome.outcome in ("imported", "partial"):
             outcome.message = "changed since the last import; " + (outcome.message or "re-imported")
         return outcome
 
-    def record_failure(self, path: Path, message: str) -> FileOutcome:
+    def record_failure(self, path: Path, message: str, retry: Document | None = None) -> FileOutcome:
+        """Record a file that cannot be read (in ``retry``, its earlier failed row, when there is one)."""
         with self.project.transaction() as repos:
-            repos.documents.add(Document(str(path), _kind_from_name(path.name), "", DocumentStatus.FAILED, message,
-                                         imported_at=utcnow()))
+            if retry is None:
+                repos.documents.add(Document(str(path), _kind_from_name(path.name), "", DocumentStatus.FAILED,
+                                             message, imported_at=utcnow()))
+            else:
+                repos.documents.update(dataclasses.replace(retry, status=DocumentStatus.FAILED, error=message,
+                                                           imported_at=utcnow()))
         return FileOutcome(str(path), "failed", message=message)
 
-    def _read_and_store(self, source: Source, path: str, sha256: str) -> FileOutcome:
+    def _read_and_store(self, source: Source, path: str, sha256: str, retry: Document | None = None) -> FileOutcome:
+        """Read a file and store what it holds; ``retry`` is its earlier failed row, used again."""
         choice = self.registry.choose(source)
         if choice is None:
             suffix = Path(source.name).suffix or "without an extension"
             return self.record_failure(Path(path), f"unsupported file type ({suffix}); kgstudio reads "
-                                                   + ", ".join(self.registry.patterns()))
+                                                   + ", ".join(self.registry.patterns()), retry)
         with self.project.transaction() as repos:
-            root = repos.documents.add(Document(path, choice.reader.name, sha256, DocumentStatus.PENDING))
+            if retry is None:
+                root = repos.documents.add(Document(path, choice.reader.name, sha256, DocumentStatus.PENDING))
+            else:
+                root = dataclasses.replace(retry, kind=choice.reader.name, sha256=sha256,
+                                           status=DocumentStatus.PENDING, error=None, metadata={})
+                repos.documents.update(root, sha256=True)
         stored = _Stored(root)
         try:
             for result in choice.reader.read(source, self.options.read):

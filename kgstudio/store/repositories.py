@@ -156,11 +156,14 @@ class DocumentRepository:
         )
         return [_document(row) for row in rows]
 
-    def update(self, document: Document) -> None:
-        """Write back title, metadata, status and error of a stored document."""
+    def update(self, document: Document, *, sha256: bool = False) -> None:
+        """Write back title, metadata, status, error, kind and import time of a stored document
+        (and its content hash, with ``sha256``: a failed file read again)."""
         row = self.session.get_one(DocumentRow, document.id)
         row.title, row.meta, row.status, row.error = document.title, document.metadata, str(document.status), document.error
         row.kind, row.imported_at = document.kind, document.imported_at
+        if sha256:
+            row.sha256 = document.sha256
 
     def set_status(self, document_id: int, status: DocumentStatus, error: str | None = None) -> None:
         row = self.session.get_one(DocumentRow, document_id)

@@ -308,3 +308,27 @@ def test_an_edit_made_while_a_long_file_imports_goes_through_before_the_file_end
     assert len(seen_before_edit) < 9, "the edit had to wait for the whole file"
     with project.repositories() as repos:
         assert len(repos.graph.find_entities("Ada Lovelace")) == 1
+
+
+def test_a_file_that_cannot_be_read_is_tried_again_in_its_own_row(project: Project, tmp_path: Path) -> None:
+    """Importing a folder again adds no row for a file that still fails; once it reads, that row holds it."""
+    broken = write(tmp_path / "notes" / "b.note", "NOT A NOTE")
+    write(tmp_path / "notes" / "a.note", "NOTE\nHello")
+    for _ in range(3):
+        report = run(project, tmp_path / "notes")
+        assert sorted(f.outcome for f in report.files) in (["failed", "imported"], ["failed", "unchanged"])
+    with project.repositories() as repos:
+        documents = repos.documents.list()
+        assert len(documents) == 2 and [d.status for d in documents if d.path.endswith("b.note")] == [
+            DocumentStatus.FAILED]
+        (failed,) = [d for d in documents if d.path.endswith("b.note")]
+        assert failed.error == "not a note file"
+    broken.write_text("NOTE\nfact: Ada Lovelace")  # fixed
+    report = run(project, tmp_path / "notes")
+    assert [f.outcome for f in report.files if f.path.endswith("b.note")] == ["imported"]
+    with project.repositories() as repos:
+        documents = repos.documents.list()
+        assert len(documents) == 2 and all(d.status == DocumentStatus.IMPORTED for d in documents)
+        assert [d.id for d in documents if d.path.endswith("b.note")] == [failed.id]
+        assert len(repos.documents.segments(failed.id)) == 1  # type: ignore[arg-type]
+        assert len(repos.graph.find_entities("Ada Lovelace")) == 1
