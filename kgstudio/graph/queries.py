@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from kgstudio.domain import TripleStatus
+from kgstudio.domain import Alias, Entity, Triple, TripleStatus
 from kgstudio.domain.locators import Locator, locator_from_dict
 from kgstudio.store import Project
 from kgstudio.store.schema import (
@@ -51,6 +51,36 @@ def documents(project: Project) -> list[DocumentInfo]:
         ).order_by(DocumentRow.id)).all()
     return [DocumentInfo(r.id, r.parent_id, r.path, r.title, r.kind, r.status, r.error,
                          segments.get(r.id, 0), chunks.get(r.id, 0)) for r in rows]
+
+
+SHOWN_STATEMENTS = 1000  # of an entity's statements, the first this many are listed
+
+
+@dataclass
+class EntityView:
+    """What the inspector shows of an entity: its names, its first statements and the names on their other side."""
+
+    entity: Entity
+    aliases: list[Alias]
+    triples: list[Triple]  # the first SHOWN_STATEMENTS by id
+    hidden: int  # statements past those
+    names: dict[int, str]  # entity id -> name, for the other side of each statement
+
+
+def entity_view(project: Project, entity_id: int) -> EntityView | None:
+    """The entity and its first :data:`SHOWN_STATEMENTS` statements, or None when there is no such entity.
+
+    A hub (the list address of a whole mailbox) has tens of thousands of statements: only the first ones
+    are read, and the names on their other side come in one query per 500.
+    """
+    with project.repositories() as repos:
+        entity = repos.graph.entity(entity_id)
+        if entity is None:
+            return None
+        triples = repos.graph.triples(entity_id=entity_id, limit=SHOWN_STATEMENTS)
+        hidden = repos.graph.triple_count(entity_id) - len(triples) if len(triples) == SHOWN_STATEMENTS else 0
+        others = {t.object_id for t in triples if t.object_id} | {t.subject_id for t in triples}
+        return EntityView(entity, repos.graph.aliases(entity_id), triples, hidden, repos.graph.names(others))
 
 
 @dataclass(frozen=True)

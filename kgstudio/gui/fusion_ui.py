@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from kgstudio.edit import MergeEntities
 from kgstudio.edit.fusion_commands import MarkDistinct
+from kgstudio.gui.tasks import replace_dialog
 from kgstudio.pipeline.extract import make_backend, model_identity
 from kgstudio.pipeline.fuse import FusionReport, FusionSettings, run_fusion
 from kgstudio.store import Project
@@ -58,9 +59,7 @@ class FusionActions(QObject):
 
     def update_actions(self) -> None:
         if self.view is not None and self.view.project is not self.window.project:
-            self.view.close()  # its project was closed
-            self.view.deleteLater()
-            self.view = None
+            self.view = replace_dialog(self.view, None)  # its project was closed
         for action in (self.with_model_action, self.rules_action):
             action.setEnabled(self.window.project is not None)
 
@@ -95,11 +94,7 @@ class FusionActions(QObject):
         self.last_report = report
         self.window.reload()  # fusion wrote through its own history: the graph, undo and log are read again
         self.window.statusBar().showMessage(summary(report), 15_000)
-        if self.view is not None:
-            self.view.close()
-            self.view.deleteLater()
-        self.view = FusionView(project, report, self.window)
-        self.view.show()
+        self.view = replace_dialog(self.view, FusionView(project, report, self.window))
 
 
 def summary(report: FusionReport) -> str:

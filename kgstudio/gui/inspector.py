@@ -18,12 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from kgstudio.domain import Entity, Triple
-from kgstudio.graph.queries import Evidence, evidence
+from kgstudio.graph.queries import Evidence, entity_view, evidence
 from kgstudio.store import Project
 
 
 TITLE_CHARS = 70
-SHOWN_STATEMENTS = 1000  # of an entity's statements, the first this many are listed
 
 
 def _confidence(value: float | None) -> str:
@@ -112,17 +111,12 @@ class Inspector(QWidget):
         project = self._project
         if project is None:
             return
-        with project.repositories() as repos:
-            entity = repos.graph.entity(entity_id)
-            if entity is None:
-                self.clear()
-                return
-            aliases = repos.graph.aliases(entity_id)
-            # A hub (the list address of a whole mailbox) has tens of thousands: the window shows the first ones.
-            triples = repos.graph.triples(entity_id=entity_id, limit=SHOWN_STATEMENTS)
-            hidden = repos.graph.triple_count(entity_id) - len(triples) if len(triples) == SHOWN_STATEMENTS else 0
-            others = {t.object_id for t in triples if t.object_id} | {t.subject_id for t in triples}
-            self._names = repos.graph.names(others)
+        view = entity_view(project, entity_id)
+        if view is None:
+            self.clear()
+            return
+        entity, aliases, triples, hidden = view.entity, view.aliases, view.triples, view.hidden
+        self._names = view.names
         self.entity, self.triple = entity, None
         self._set_title(entity.name)
         self._show_rows("Class", "IRI", "Status", "Aliases")

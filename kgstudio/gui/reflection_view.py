@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from kgstudio.domain import EditRecord, TripleStatus
 from kgstudio.errors import KgstudioError
 from kgstudio.gui.status import plural
+from kgstudio.gui.tasks import replace_dialog
 from kgstudio.pipeline.extract import project_ontology
 from kgstudio.pipeline.contracts import OntologyIndex
 from kgstudio.pipeline.reflect import (
@@ -83,9 +84,7 @@ class ReflectionActions(QObject):
 
     def update_actions(self) -> None:
         if self.view is not None and self.view.project is not self.window.project:
-            self.view.close()  # its project was closed
-            self.view.deleteLater()
-            self.view = None
+            self.view = replace_dialog(self.view, None)  # its project was closed
         has_project = self.window.project is not None
         entities, triple = self._selection()
         self.selection_action.setEnabled(has_project and (bool(entities) or triple is not None))
@@ -148,11 +147,7 @@ class ReflectionActions(QObject):
         if project is not self.window.project:
             return  # the project was closed meanwhile
         self.last_report = report
-        if self.view is not None:
-            self.view.close()
-            self.view.deleteLater()
-        self.view = ReflectionView(project, report, passes, self._apply, self.window)
-        self.view.show()  # a new window comes up in front
+        self.view = replace_dialog(self.view, ReflectionView(project, report, passes, self._apply, self.window))
 
     def _follow_graph(self, _changes: object = None) -> None:
         if self.view is not None and self.view.project is self.window.project:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from kgstudio.domain import RunStatus
 from kgstudio.gui.tasks import BackgroundTask, format_eta
-from kgstudio.store import Project
+from kgstudio.store import Project, owners
 
 try:  # extraction is built alongside the window; without it the panel says so instead of failing
     from kgstudio.pipeline.extract import ExtractionSettings, estimate_extraction, run_extraction
@@ -314,10 +314,9 @@ def unfinished_extraction(project: Project | None) -> str | None:
         return None
     with project.repositories() as repos:
         last = repos.runs.latest_of("extract")
-        gone = last is not None and last.status == RunStatus.RUNNING and last.id in repos.runs.interrupted()
     if last is None:
         return None
-    if last.status == RunStatus.INTERRUPTED or gone:
+    if last.status == RunStatus.INTERRUPTED or (last.status == RunStatus.RUNNING and owners.is_gone(last.owner)):
         return ("The last extraction stopped before it ended (kgstudio was closed or killed); what it finished is "
                 "kept, and Run goes on from there.")
     if last.status == RunStatus.PAUSED:  # its message says what failed, what is kept and how to go on

@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from kgstudio.errors import KgstudioError
 from kgstudio.progress import CancelToken, Cancelled, Progress
@@ -43,6 +43,19 @@ def estimate_eta(elapsed: float, done: int, total: int | None) -> float | None:
     if not total or done <= 0 or elapsed <= 0 or done > total:
         return None
     return elapsed / done * (total - done)
+
+
+Dialog = TypeVar("Dialog", bound="QDialog | None")
+
+
+def replace_dialog(old: QDialog | None, new: Dialog) -> Dialog:
+    """Close and delete ``old`` (a finished task's result window), show ``new`` in front; returns ``new``."""
+    if old is not None:
+        old.close()
+        old.deleteLater()
+    if new is not None:
+        new.show()
+    return new
 
 
 class _Worker(QObject):

@@ -226,32 +226,29 @@ class _Importer:
                 repos.documents.update(root, sha256=True)
         stored = _Stored(root)
         try:
-            for result in choice.reader.read(source, self.options.read):
-                if choice.note:  # nothing was lost: a fact about the file, not a defect
-                    result.metadata["read_as"] = choice.note
-                self._store_result(stored, result, path, depth=0)
-            if not stored.filled_root:  # a container (mbox): the root holds the messages
-                root.status = DocumentStatus.PARTIAL if stored.defects else DocumentStatus.IMPORTED
-                root.error = _summary(stored.defects)
-                root.metadata = {"parts": stored.documents, "defects": stored.defects}
-                root.title, root.imported_at = Path(path).name, utcnow()
-                self.batch.repos().documents.update(root)
-            self.batch.commit()
+            try:
+                for result in choice.reader.read(source, self.options.read):
+                    if choice.note:  # nothing was lost: a fact about the file, not a defect
+                        result.metadata["read_as"] = choice.note
+                    self._store_result(stored, result, path, depth=0)
+                if not stored.filled_root:  # a container (mbox): the root holds the messages
+                    root.status = DocumentStatus.PARTIAL if stored.defects else DocumentStatus.IMPORTED
+                    root.error = _summary(stored.defects)
+                    root.metadata = {"parts": stored.documents, "defects": stored.defects}
+                    root.title, root.imported_at = Path(path).name, utcnow()
+                    self.batch.repos().documents.update(root)
+                self.batch.commit()
+            except BaseException:
+                self.batch.discard()  # nothing half-written is left open, whatever went wrong
+                raise
         except ProjectError:
-            self.batch.discard()
             raise  # the project cannot be written (a full disk): not this file's fault, and it stops the import
         except ReadError as exc:
-            self.batch.discard()
             return self._finish_failed(stored, str(exc))
         except MemoryError:
-            self.batch.discard()
             return self._finish_failed(stored, "too large to read in the memory available")
         except Exception as exc:  # a reader bug or a library choking on hostile input: this file only
-            self.batch.discard()
             return self._finish_failed(stored, f"could not be read ({type(exc).__name__}: {exc})")
-        except BaseException:  # KeyboardInterrupt and the like: nothing half-written is left open
-            self.batch.discard()
-            raise
         outcome = "partial" if stored.defects else "imported"
         return FileOutcome(path, outcome, stored.documents, stored.facts, _summary(stored.defects) or choice.note)
 

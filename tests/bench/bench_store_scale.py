@@ -189,9 +189,8 @@ def kgstudio_insert(path: Path, document_id: int, facts: list) -> dict[str, Any]
 
 
 def neighbourhood(path: Path, entities: int, samples: int, seed: int) -> dict[str, Any]:
+    from kgstudio.graph.queries import entity_view
     from kgstudio.store.project import Project
-
-    SHOWN_STATEMENTS = 1000  # noqa: N806 (kgstudio.gui.inspector's, without importing Qt)
 
     started = time.perf_counter()
     project = Project.open(path)
@@ -205,18 +204,10 @@ def neighbourhood(path: Path, entities: int, samples: int, seed: int) -> dict[st
     times, degrees = [], []
     for entity_id in ids:
         started = time.perf_counter()
-        # What the inspector reads for one entity (kgstudio/gui/inspector.py show_entity), minus the widgets.
-        with project.repositories() as repos:
-            entity = repos.graph.entity(entity_id)
-            aliases = repos.graph.aliases(entity_id)
-            triples = repos.graph.triples(entity_id=entity_id, limit=SHOWN_STATEMENTS)
-            if len(triples) == SHOWN_STATEMENTS:
-                repos.graph.triple_count(entity_id)
-            others = {t.object_id for t in triples if t.object_id} | {t.subject_id for t in triples}
-            names = repos.graph.names(others)
+        view = entity_view(project, entity_id)  # what the inspector reads for one entity, minus the widgets
         times.append(time.perf_counter() - started)
-        degrees.append(len(triples))
-        assert entity is not None and aliases and names
+        assert view is not None and view.aliases and view.names
+        degrees.append(len(view.triples))
     project.close()
     times.sort()
     return {"open_s": open_s, "samples": len(times), "mean_degree": statistics.mean(degrees),

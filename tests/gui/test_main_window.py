@@ -263,7 +263,7 @@ def test_a_hub_entity_lists_its_first_statements_and_says_how_many_more(window: 
     """The list address of a whole mailbox can have tens of thousands of statements; selecting it must not stall."""
     from kgstudio.domain import Actor, Document, DocumentStatus, PdfLocator, Segment
     from kgstudio.edit.import_commands import ImportStructuralFacts
-    from kgstudio.gui.inspector import SHOWN_STATEMENTS
+    from kgstudio.graph.queries import SHOWN_STATEMENTS
 
     path = tmp_path / "team.kgs"
     members = SHOWN_STATEMENTS + 250
